@@ -1,0 +1,246 @@
+"""The job configuration: strict loading of conf/*.yaml into frozen dataclasses.
+
+Relative paths in a config file are resolved against that file's folder, so the
+job behaves the same whatever the working directory.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chainwatch.errors import ChainwatchError, Problem
+from chainwatch.reference import ReferenceLists, load_reference_lists
+from chainwatch.schema import Section
+from chainwatch.yamlload import load_yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "conf" / "chainwatch.yaml"
+SOURCE_FORMATS = ("auto", "cloudtrail", "vpcflow")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    type: str
+    paths: tuple[str, ...]
+    format: str = "auto"
+    monitor_interval_ms: int = 10_000
+
+
+@dataclass(frozen=True)
+class TimeConfig:
+    watermark_delay_ms: int
+    idle_timeout_ms: int
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    org_cidrs: tuple = ()
+    egress_allowlist: tuple = ()
+
+
+@dataclass(frozen=True)
+class GeoIPConfig:
+    city_db: str | None = None
+    asn_db: str | None = None
+
+
+@dataclass(frozen=True)
+class NoveltyConfig:
+    max_age_ms: int
+    learning_period_ms: int
+    history_start_ms: int | None
+    inventory: str | None
+
+
+@dataclass(frozen=True)
+class SpikeConfig:
+    window_ms: int
+    floor_reads: int
+    multiplier: float
+    min_history_windows: int
+    peer_baselines: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EgressConfig:
+    window_ms: int
+    min_bytes: int
+
+
+@dataclass(frozen=True)
+class CrossAccountConfig:
+    org_accounts: tuple[str, ...] = ()
+    trusted_accounts: tuple[str, ...] = ()
+    trusted_principals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BurstConfig:
+    span_ms: int
+    min_calls: int
+    session_ttl_ms: int
+
+
+@dataclass(frozen=True)
+class FamiliarityConfig:
+    learning_period_ms: int
+    expected_networks: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    parallelism: int
+    python_execution_mode: str
+    state_ttl_ms: int
+    checkpoint_interval_ms: int
+    max_event_ids_per_step: int
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    sources: tuple[SourceConfig, ...]
+    patterns_dir: str
+    time: TimeConfig
+    networks: NetworkConfig
+    geoip: GeoIPConfig
+    novelty: NoveltyConfig
+    spike: SpikeConfig
+    egress: EgressConfig
+    cross_account: CrossAccountConfig
+    burst: BurstConfig
+    familiarity: FamiliarityConfig
+    job: JobConfig
+    reference: ReferenceLists
+
+
+def _resolve(base: Path, value: str | None) -> str | None:
+    if value is None:
+        return None
+    expanded = os.path.expandvars(os.path.expanduser(value))
+    return str((base / expanded).resolve()) if not os.path.isabs(expanded) else expanded
+
+
+def _expected_networks(section: Section) -> dict:
+    """principal ARN, role ARN or account id -> tuple of CIDR networks and 'AS<n>' strings."""
+    result = {}
+    for owner in section.data:
+        entries = []
+        for text in section.str_list(owner):
+            if text.upper().startswith("AS") and text[2:].isdigit():
+                entries.append(f"AS{int(text[2:])}")
+            else:
+                networks = Section({owner: [text]}, section.file, section.path, section.problems,
+                                   section._line(owner)).cidr_list(owner)
+                entries.extend(networks)
+        result[str(owner)] = tuple(entries)
+    return result
+
+
+def _peer_baselines(section: Section) -> dict:
+    return {str(group): section.float(group, minimum=0) for group in section.data}
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate a config file; raises ChainwatchError listing every problem."""
+    path = Path(path or os.environ.get("CHAINWATCH_CONF") or DEFAULT_CONFIG).resolve()
+    base = path.parent
+    problems: list[Problem] = []
+    root = Section(load_yaml(path), str(path), "", problems)
+
+    sources = []
+    for src in root.sections("sources", required=True):
+        sources.append(SourceConfig(
+            name=src.str("name"),
+            type=src.str("type", "files", choices=("files",)),
+            paths=tuple(_resolve(base, p) for p in src.str_list("paths")),
+            format=src.str("format", "auto", choices=SOURCE_FORMATS),
+            monitor_interval_ms=src.duration("monitor_interval", "10s"),
+        ))
+        src.reject_unknown()
+    if not sources and not [p for p in problems if p.key == "sources"]:
+        problems.append(Problem(str(path), "sources", "at least one source is required"))
+
+    time_s = root.section("time")
+    time_cfg = TimeConfig(time_s.duration("watermark_delay", "15m"), time_s.duration("idle_timeout", "1m"))
+    time_s.reject_unknown()
+
+    enrich = root.section("enrichment")
+    nets = enrich.section("networks")
+    networks = NetworkConfig(nets.cidr_list("org_cidrs"), nets.cidr_list("egress_allowlist"))
+    nets.reject_unknown()
+    geo = enrich.section("geoip")
+    geoip = GeoIPConfig(_resolve(base, geo.str("city_db", None)), _resolve(base, geo.str("asn_db", None)))
+    geo.reject_unknown()
+    enrich.reject_unknown()
+
+    steps = root.section("steps", required=True)
+    nov = steps.section("novelty")
+    history_start = nov.str("history_start", None)
+    novelty = NoveltyConfig(
+        max_age_ms=nov.duration("max_age", "24h"),
+        learning_period_ms=nov.duration("learning_period", "7d"),
+        history_start_ms=_timestamp(nov, "history_start", history_start),
+        inventory=_resolve(base, nov.str("inventory", None)),
+    )
+    nov.reject_unknown()
+    spk = steps.section("object_access_spike")
+    spike = SpikeConfig(
+        window_ms=spk.duration("window", "10m"),
+        floor_reads=spk.int("floor_reads", 100, minimum=1),
+        multiplier=spk.float("multiplier", 10.0, minimum=1),
+        min_history_windows=spk.int("min_history_windows", 6, minimum=1),
+        peer_baselines=_peer_baselines(spk.section("peer_baselines")),
+    )
+    spk.reject_unknown()
+    egr = steps.section("exfiltration")
+    egress = EgressConfig(egr.duration("window", "1h"), egr.size("min_bytes", "100MB"))
+    egr.reject_unknown()
+    xac = steps.section("cross_account_entry")
+    cross = CrossAccountConfig(xac.str_list("org_accounts"), xac.str_list("trusted_accounts"),
+                               xac.str_list("trusted_principals"))
+    xac.reject_unknown()
+    bur = steps.section("privileged_burst")
+    burst = BurstConfig(bur.duration("span", "5m"), bur.int("min_calls", 3, minimum=1),
+                        bur.duration("session_ttl", "12h"))
+    bur.reject_unknown()
+    fam = steps.section("unfamiliar_origin")
+    familiarity = FamiliarityConfig(fam.duration("learning_period", "7d"),
+                                    _expected_networks(fam.section("expected_networks")))
+    fam.reject_unknown()
+    steps.reject_unknown()
+
+    job_s = root.section("job")
+    job = JobConfig(
+        parallelism=job_s.int("parallelism", 1, minimum=1),
+        python_execution_mode=job_s.str("python_execution_mode", "process", choices=("process", "thread")),
+        state_ttl_ms=job_s.duration("state_ttl", "30d"),
+        checkpoint_interval_ms=job_s.duration("checkpoint_interval", "1m"),
+        max_event_ids_per_step=job_s.int("max_event_ids_per_step", 500, minimum=1),
+    )
+    job_s.reject_unknown()
+
+    patterns_dir = _resolve(base, root.str("patterns", "../patterns"))
+    ref_files = root.section("reference")
+    reference_paths = {name: _resolve(base, ref_files.str(name)) for name in ("privileged_apis", "creation_events")}
+    ref_files.reject_unknown()
+    root.reject_unknown()
+
+    if problems:
+        raise ChainwatchError(problems)
+    reference = load_reference_lists(reference_paths)
+    return Config(str(path), tuple(sources), patterns_dir, time_cfg, networks, geoip, novelty, spike,
+                  egress, cross, burst, familiarity, job, reference)
+
+
+def _timestamp(section: Section, key: str, value):
+    if value is None:
+        return None
+    from chainwatch.units import parse_timestamp_ms
+    try:
+        return parse_timestamp_ms(value)
+    except ValueError:
+        section._problem(key, f"expected an ISO-8601 timestamp, got {value!r}")
+        return None

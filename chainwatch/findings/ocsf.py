@@ -1,0 +1,77 @@
+"""OCSF 1.3 Detection Finding (class_uid 2004) rendering of a finding."""
+from __future__ import annotations
+
+from chainwatch import __version__
+from chainwatch.units import format_timestamp
+
+_SEVERITY_ID = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+_PROVIDERS = {"aws": "AWS", "gcp": "GCP", "azure": "Azure"}
+
+
+def _step_summary(step: dict) -> dict:
+    evidence = {k: v for k, v in step["evidence"].items()
+                if k not in ("event_ids", "principal", "account", "region", "cloud", "step")}
+    return {"name": step["name"], "step": step["step"], "time": step["time"],
+            "time_dt": format_timestamp(step["time"]), "first_time": step["first_time"],
+            "event_uids": step["event_ids"], "details": evidence}
+
+
+def _endpoints(finding: dict) -> tuple[list, list]:
+    destinations, sources = [], []
+    for step in finding["steps"]:
+        evidence = step["evidence"]
+        for dest in evidence.get("destinations", []):
+            destinations.append({"ip": dest["ip"], "autonomous_system": {"number": dest.get("asn", 0),
+                                 "name": dest.get("as_org", "")},
+                                 "location": {"country": dest.get("country", ""), "city": dest.get("city", "")},
+                                 "bytes": dest.get("bytes", 0)})
+        origins = evidence.get("origins") or ([evidence["origin"]] if evidence.get("origin") else [])
+        for origin in origins:
+            sources.append({"ip": origin["ip"], "autonomous_system": {"number": origin.get("asn", 0),
+                            "name": origin.get("as_org", "")},
+                            "location": {"country": origin.get("country", ""), "city": origin.get("city", "")}})
+    return sources, destinations
+
+
+def to_ocsf(finding: dict) -> dict:
+    analytic = finding["analytic"]
+    principal = finding["principal"]
+    sources, destinations = _endpoints(finding)
+    related = [{"uid": uid, "type": step["step"], "time": step["time"]}
+               for step in finding["steps"] for uid in step["event_ids"]]
+    actor = {"user": {"uid": principal["uid"], "name": principal["name"], "type": principal["type"],
+                      "account": {"uid": finding["cloud"]["account"]}}}
+    if "session" in finding:
+        session = finding["session"]
+        actor["session"] = {"uid": session["uid"], "uid_alt": session["arn"], "name": session["name"],
+                            "issuer": principal["uid"]}
+        actor["user"]["outside_account"] = {"uid": session["outside_account"]}
+        actor["user"]["outside_principal"] = session["outside_principal"]
+    return {
+        "class_uid": 2004, "class_name": "Detection Finding", "category_uid": 2, "category_name": "Findings",
+        "activity_id": 1, "activity_name": "Create", "type_uid": 200401, "type_name": "Detection Finding: Create",
+        "severity_id": _SEVERITY_ID[finding["severity"]], "severity": finding["severity"].capitalize(),
+        "status_id": 1, "status": "New",
+        "time": finding["last_seen"], "time_dt": format_timestamp(finding["last_seen"]),
+        "message": f"{analytic['id']} {analytic['name']}: {principal['uid']}",
+        "metadata": {"version": "1.3.0", "uid": finding["uid"],
+                     "product": {"name": "chainwatch", "vendor_name": "chainwatch", "version": __version__}},
+        "finding_info": {
+            "uid": finding["uid"], "title": analytic["name"], "desc": analytic["description"],
+            "analytic": {"uid": analytic["id"], "name": analytic["name"], "type_id": 2, "type": "Behavioral"},
+            "attacks": [{"technique": {"uid": t}, "tactics": [{"name": n} for n in analytic["tactics"]]}
+                        for t in analytic["techniques"]],
+            "first_seen_time": finding["first_seen"], "first_seen_time_dt": format_timestamp(finding["first_seen"]),
+            "last_seen_time": finding["last_seen"], "last_seen_time_dt": format_timestamp(finding["last_seen"]),
+            "related_events": related,
+            "types": [s["step"] for s in finding["steps"]],
+        },
+        "actor": actor,
+        "cloud": {"provider": _PROVIDERS.get(finding["cloud"]["provider"], finding["cloud"]["provider"]),
+                  "account": {"uid": finding["cloud"]["account"]}, "region": finding["cloud"]["region"]},
+        "src_endpoints": sources,
+        "dst_endpoints": destinations,
+        "evidences": [_step_summary(s) for s in finding["steps"]],
+        "unmapped": {"chainwatch": {"key": finding["key"], "identity": finding.get("identity"),
+                                    "session": finding.get("session"), "window_ms": analytic["window_ms"]}},
+    }

@@ -1,0 +1,52 @@
+"""The one normalised event model every parser returns.
+
+Events are plain dicts (cheap to pickle between Flink's Python operators). Keys:
+
+  id          raw id of the source record (CloudTrail eventID; a content hash for flows)
+  ts          event time, epoch milliseconds UTC
+  cloud       'aws' (later 'gcp', 'azure')
+  source      'cloudtrail' | 'vpcflow'
+  kind        'api' | 'object_access' | 'flow' | 'binding'
+  account     account / project / subscription the event happened in
+  region
+  service, action        e.g. 's3.amazonaws.com', 'GetObject'
+  success     False when the call failed (errorCode)
+  principal   identity key: canonical IAM user / role ARN (a role session counts as its role)
+  principal_type         'user' | 'role' | 'root' | 'federated' | 'service' | 'external'
+  principal_arn          the ARN as logged (a session ARN for role sessions)
+  session     session key: temporary access key id (ASIA...) or the session ARN; '' if none
+  src_ip      caller / workload address
+  object      {'bucket', 'key', 'bytes_out'} for object access
+  created     {'identity', 'identity_type', 'signal'} when the call creates an identity
+  assume      {'role', 'session', 'session_arn', 'session_name', 'caller', 'caller_account', 'method'}
+  flow        {'src', 'dst', 'dst_port', 'protocol', 'bytes', 'packets', 'action', 'status',
+               'direction', 'instance', 'eni'}
+  binding     {'alias', 'instance', 'principal'}: a workload alias (ENI, private IP) or an
+              instance bound to what holds its credentials
+  geo         {'ip', 'asn', 'as_org', 'country', 'city'} of the external party, when known
+  raw_ref     where the record came from (file and record number) for the dead-letter output
+"""
+from __future__ import annotations
+
+KIND_API = "api"
+KIND_OBJECT = "object_access"
+KIND_FLOW = "flow"
+KIND_BINDING = "binding"
+
+
+class ParseError(Exception):
+    """A record that cannot be normalised: names the field and the problem."""
+
+    def __init__(self, field: str, problem: str):
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}" if field else problem)
+
+
+def dig(record, dotted: str):
+    """record['a']['b'] for 'a.b', None when any part is missing or not a mapping."""
+    value = record
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value

@@ -1,0 +1,191 @@
+"""AWS CloudTrail events (S3 delivery, NDJSON, EventBridge) -> normalised events.
+
+Identity resolution (why it matters for keying):
+  * AN1328 keys by identity: a role session counts as its role, so the principal of an
+    AssumedRole call is the role ARN from sessionContext.sessionIssuer (paths dropped:
+    IAM names are unique per account, and CreateAccessKey names users without their path).
+  * AN1348 keys by session: AssumeRole is logged with the outside caller as userIdentity and
+    the new session in responseElements; later calls carry that session's access key id.
+"""
+from __future__ import annotations
+
+import re
+
+from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, ParseError, dig
+from chainwatch.units import parse_timestamp_ms
+
+OBJECT_READS = {"GetObject", "ListObjects", "ListObjectsV2", "HeadObject", "SelectObjectContent",
+                "CopyObject", "GetObjectAttributes", "ListObjectVersions", "RestoreObject"}
+ASSUME_METHODS = {"AssumeRole": "AssumeRole", "AssumeRoleWithSAML": "SAML",
+                  "AssumeRoleWithWebIdentity": "WebIdentity"}
+_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+_ARN = re.compile(r"^arn:(?P<partition>[^:]*):(?P<service>[^:]*):[^:]*:(?P<account>\d*):(?P<resource>.+)$")
+
+
+def recognises(record: dict) -> bool:
+    return "eventName" in record and ("eventSource" in record or "eventVersion" in record)
+
+
+def canonical_identity(arn: str | None) -> tuple[str, str]:
+    """(identity key, type) for a user/role/assumed-role/root ARN; ('', '') when not an IAM ARN."""
+    match = _ARN.match(arn or "")
+    if not match:
+        return "", ""
+    partition, account, resource = match["partition"], match["account"], match["resource"]
+    kind, _, rest = resource.partition("/")
+    if kind == "user":
+        return f"arn:{partition}:iam::{account}:user/{rest.rsplit('/', 1)[-1]}", "user"
+    if kind == "role":
+        return f"arn:{partition}:iam::{account}:role/{rest.rsplit('/', 1)[-1]}", "role"
+    if kind == "assumed-role":
+        role = rest.split("/")[0]
+        return f"arn:{partition}:iam::{account}:role/{role}", "role"
+    if kind == "root" or resource == "root":
+        return f"arn:{partition}:iam::{account}:root", "root"
+    if kind == "federated-user":
+        return arn, "federated"
+    return "", ""
+
+
+def resolve_principal(identity: dict) -> tuple[str, str, str, str]:
+    """(principal key, principal type, logged ARN, session key) of a CloudTrail userIdentity."""
+    id_type = identity.get("type") or ""
+    arn = identity.get("arn") or ""
+    key_id = identity.get("accessKeyId") or ""
+    if id_type == "AssumedRole":
+        issuer = dig(identity, "sessionContext.sessionIssuer.arn")
+        principal, _ = canonical_identity(issuer or arn)
+        return principal or arn, "role", arn, key_id or arn
+    if id_type in ("IAMUser", "Root"):
+        principal, kind = canonical_identity(arn)
+        if not principal and identity.get("accountId") and identity.get("userName"):
+            principal, kind = f"arn:aws:iam::{identity['accountId']}:user/{identity['userName']}", "user"
+        session = key_id if key_id.startswith("ASIA") else ""
+        return principal or arn, kind or id_type.lower(), arn, session
+    if id_type in ("SAMLUser", "WebIdentityUser"):
+        provider = identity.get("identityProvider") or ""
+        name = identity.get("userName") or identity.get("principalId") or ""
+        return f"{id_type}:{provider}:{name}", "federated", arn, ""
+    if id_type == "FederatedUser":
+        return arn or f"federated:{identity.get('principalId')}", "federated", arn, key_id
+    if id_type == "AWSService":
+        return f"service:{identity.get('invokedBy', '')}", "service", arn, ""
+    if id_type == "AWSAccount":
+        account = identity.get("accountId") or ""
+        return f"account:{account}:{identity.get('principalId', '')}", "external", arn, ""
+    principal, kind = canonical_identity(arn)
+    if principal:
+        return principal, kind, arn, key_id
+    if identity.get("invokedBy"):  # AwsServiceEvent: {accountId, invokedBy}
+        return f"service:{identity['invokedBy']}", "service", arn, ""
+    raise ParseError("userIdentity", f"cannot resolve a principal from type {id_type!r} with no ARN")
+
+
+def _timestamp(record: dict) -> int:
+    text = record.get("eventTime") or record.get("@timestamp")
+    if not text:
+        raise ParseError("eventTime", "missing (and no @timestamp)")
+    if not isinstance(text, str):
+        raise ParseError("eventTime", f"expected a timestamp string, got {text!r}")
+    try:
+        return parse_timestamp_ms(text)
+    except ValueError:
+        raise ParseError("eventTime", f"not an ISO-8601 timestamp: {text!r}") from None
+
+
+def _first(record: dict, paths) -> str:
+    for path in paths:
+        value = dig(record, path)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _bytes_out(record: dict) -> int:
+    value = dig(record, "additionalEventData.bytesTransferredOut")
+    try:
+        return int(float(value)) if value is not None else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def _assume(record: dict, action: str, caller: str, caller_type: str) -> dict | None:
+    """The session a successful AssumeRole* created, or None (failed or unknown shape)."""
+    role_arn = dig(record, "requestParameters.roleArn")
+    credentials_key = dig(record, "responseElements.credentials.accessKeyId")
+    session_arn = dig(record, "responseElements.assumedRoleUser.arn")
+    if not role_arn or not (credentials_key or session_arn):
+        return None
+    role, _ = canonical_identity(role_arn)
+    identity = record.get("userIdentity") or {}
+    if ASSUME_METHODS[action] == "AssumeRole":
+        # Empty for AWS services assuming their own service roles: they are not outsiders.
+        caller_account = identity.get("accountId") or ""
+    else:
+        # Federated entry: the "outside party" is the identity provider.
+        caller_account = identity.get("identityProvider") or dig(record, "requestParameters.principalArn") or ""
+    return {"role": role or role_arn, "session": credentials_key or session_arn, "session_arn": session_arn or "",
+            "session_name": dig(record, "requestParameters.roleSessionName") or "",
+            "caller": caller, "caller_type": caller_type, "caller_account": str(caller_account or ""),
+            "method": ASSUME_METHODS[action],
+            "external_id_used": bool(dig(record, "requestParameters.externalId"))}
+
+
+def _bindings(base: dict, record: dict, action: str, principal: str, session_arn: str) -> list[dict]:
+    """Workload bindings: which instance holds which role, which ENI/IP is which instance."""
+    found = []
+    session_name = session_arn.rsplit("/", 1)[-1] if "assumed-role/" in session_arn else ""
+    if _INSTANCE_ID.match(session_name) and principal:
+        found.append({"instance": session_name, "principal": principal})
+    if action == "RunInstances":
+        for item in dig(record, "responseElements.instancesSet.items") or []:
+            instance = item.get("instanceId") if isinstance(item, dict) else None
+            if not instance:
+                continue
+            if item.get("privateIpAddress"):
+                found.append({"alias": f"ip:{base['account']}:{item['privateIpAddress']}", "instance": instance})
+            for eni in dig(item, "networkInterfaceSet.items") or []:
+                if isinstance(eni, dict) and eni.get("networkInterfaceId"):
+                    found.append({"alias": f"eni:{eni['networkInterfaceId']}", "instance": instance})
+    return [dict(base, id=f"{base['id']}/binding/{n}", kind=KIND_BINDING, binding=b) for n, b in enumerate(found)]
+
+
+def parse(record: dict, reference) -> list[dict]:
+    action = record.get("eventName")
+    if not isinstance(action, str) or not action:
+        raise ParseError("eventName", "missing or not a string")
+    service = record.get("eventSource") or ""
+    if not isinstance(service, str):
+        raise ParseError("eventSource", f"expected a string, got {service!r}")
+    identity = record.get("userIdentity")
+    if not isinstance(identity, dict):
+        raise ParseError("userIdentity", "missing or not an object")
+    event_id = record.get("eventID") or record.get("eventid")
+    if not event_id:
+        raise ParseError("eventID", "missing: a finding could not cite this event")
+    principal, principal_type, principal_arn, session = resolve_principal(identity)
+    account = str(record.get("recipientAccountId") or identity.get("accountId") or "")
+    event = {
+        "id": str(event_id), "ts": _timestamp(record), "cloud": "aws", "source": "cloudtrail", "kind": KIND_API,
+        "account": account, "region": str(record.get("awsRegion") or ""),
+        "service": service, "action": action, "success": not record.get("errorCode"),
+        "principal": principal, "principal_type": principal_type, "principal_arn": principal_arn,
+        "session": session, "src_ip": str(record.get("sourceIPAddress") or ""),
+        "user_agent": str(record.get("userAgent") or "")[:200],
+    }
+    if service == "s3.amazonaws.com" and action in OBJECT_READS:
+        event["kind"] = KIND_OBJECT
+        params = record.get("requestParameters") or {}
+        event["object"] = {"bucket": str(params.get("bucketName") or ""), "key": str(params.get("key") or ""),
+                           "bytes_out": _bytes_out(record)}
+    rule = reference.creation_rule("aws", service, action)
+    if rule and event["success"]:
+        name = _first(record, rule.name_from)
+        if name:
+            event["created"] = {"identity": f"arn:aws:iam::{account}:{rule.identity_type}/{name.rsplit('/', 1)[-1]}",
+                                "identity_type": rule.identity_type, "signal": rule.signal}
+    if action in ASSUME_METHODS and event["success"]:
+        assume = _assume(record, action, principal, principal_type)
+        if assume:
+            event["assume"] = assume
+    return [event] + _bindings(event, record, action, principal, principal_arn)

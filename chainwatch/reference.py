@@ -1,0 +1,85 @@
+"""Reference lists kept as data in conf/: the privileged-API catalog and identity-creation events."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chainwatch.errors import ChainwatchError, Problem
+from chainwatch.schema import Section
+from chainwatch.yamlload import load_yaml
+
+CREATION_SIGNALS = ("creation", "credential")
+IDENTITY_TYPES = ("user", "role")
+
+
+@dataclass(frozen=True)
+class CreationRule:
+    """An API call that creates an identity (or first credentials for one)."""
+    service: str
+    action: str
+    identity_type: str          # user | role
+    name_from: tuple[str, ...]  # dotted paths into the raw event, first non-empty wins
+    signal: str                 # creation: the identity is new; credential: new only if never seen before
+
+
+@dataclass(frozen=True)
+class ReferenceLists:
+    privileged: dict = field(default_factory=dict)   # cloud -> {(service, action): category}
+    privileged_prefixes: dict = field(default_factory=dict)  # cloud -> ((service, prefix, category), ...)
+    creation: dict = field(default_factory=dict)     # cloud -> {(service, action): CreationRule}
+
+    def privileged_category(self, cloud: str, service: str, action: str) -> str | None:
+        category = self.privileged.get(cloud, {}).get((service, action))
+        if category:
+            return category
+        for svc, prefix, cat in self.privileged_prefixes.get(cloud, ()):
+            if svc == service and action.startswith(prefix):
+                return cat
+        return None
+
+    def creation_rule(self, cloud: str, service: str, action: str) -> CreationRule | None:
+        return self.creation.get(cloud, {}).get((service, action))
+
+
+def _load_privileged(path: str, problems: list[Problem]):
+    exact, prefixes = {}, {}
+    root = Section(load_yaml(path), path, "", problems)
+    for cloud in root.data:
+        clouds = root.section(cloud)
+        for category in clouds.data:
+            by_service = clouds.section(category)
+            for service in by_service.data:
+                for action in by_service.str_list(service):
+                    if action.endswith("*"):
+                        prefixes.setdefault(cloud, []).append((service, action[:-1], category))
+                    elif (service, action) in exact.get(cloud, {}):
+                        by_service._problem(service, f"{action} is listed twice")
+                    else:
+                        exact.setdefault(cloud, {})[(service, action)] = category
+    return exact, {cloud: tuple(v) for cloud, v in prefixes.items()}
+
+
+def _load_creation(path: str, problems: list[Problem]):
+    rules = {}
+    root = Section(load_yaml(path), path, "", problems)
+    for cloud in root.data:
+        for item in root.sections(cloud):
+            event = item.str("event") or ""
+            service, _, action = event.rpartition(":")
+            if not service or not action:
+                item._problem("event", f"expected 'service:Action', got {event!r}")
+            rule = CreationRule(service, action, item.str("identity_type", choices=IDENTITY_TYPES),
+                                item.str_list("name_from"), item.str("signal", "creation", choices=CREATION_SIGNALS))
+            if not rule.name_from:
+                item._problem("name_from", "at least one field path is required")
+            item.reject_unknown()
+            rules.setdefault(cloud, {})[(service, action)] = rule
+    return rules
+
+
+def load_reference_lists(paths: dict) -> ReferenceLists:
+    problems: list[Problem] = []
+    exact, prefixes = _load_privileged(paths["privileged_apis"], problems)
+    creation = _load_creation(paths["creation_events"], problems)
+    if problems:
+        raise ChainwatchError(problems)
+    return ReferenceLists(exact, prefixes, creation)

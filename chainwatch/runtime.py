@@ -1,0 +1,33 @@
+"""The Flink execution environment, configured the same way for every command."""
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from pathlib import Path
+
+import chainwatch
+
+from pyflink.common import Configuration
+from pyflink.datastream import StreamExecutionEnvironment
+
+
+def make_env(config, *, streaming: bool) -> StreamExecutionEnvironment:
+    if config.job.python_execution_mode == "thread":
+        # The JVM's embedded interpreter does not see the venv unless told where it is; the
+        # variable must be set before the JVM starts (the first Configuration() starts it).
+        # PYTHONPATH entries get no .pth processing, so an editable install needs its own folder too.
+        paths = [sysconfig.get_paths()["purelib"], str(Path(chainwatch.__file__).resolve().parent.parent)]
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths + [os.environ.get("PYTHONPATH")] if p)
+    flink_conf = Configuration()
+    # Python workers must start from this interpreter (the venv with pyflink and chainwatch).
+    flink_conf.set_string("python.executable", sys.executable)
+    flink_conf.set_string("python.client.executable", sys.executable)
+    flink_conf.set_string("python.execution-mode", config.job.python_execution_mode)
+    flink_conf.set_string("rest.bind-address", "127.0.0.1")
+    flink_conf.set_string("taskmanager.memory.process.size", "2g")
+    env = StreamExecutionEnvironment.get_execution_environment(flink_conf)
+    env.set_parallelism(config.job.parallelism)
+    if streaming:
+        env.enable_checkpointing(config.job.checkpoint_interval_ms)
+    return env

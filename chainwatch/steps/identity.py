@@ -1,0 +1,97 @@
+"""All step logic for one identity (IAM user or role), over plain state: no Flink here.
+
+The Flink operator keyed by identity holds `state` and calls `IdentitySteps.process`. AN1348's
+sessions live inside their role's state: every session call is logged under its role, so the
+role's key sees the entry, the calls and the networks the role is usually reached from.
+"""
+from __future__ import annotations
+
+from chainwatch.steps import egress, familiarity, novelty, sessions, spike
+
+
+def identity_key(event: dict) -> str:
+    """Which identity an event is about: the created one, the assumed role, or the actor."""
+    if "created" in event:
+        return event["created"]["identity"]
+    if "assume" in event:
+        return event["assume"]["role"]
+    return event["principal"]
+
+
+def _is_iam_identity(key: str) -> bool:
+    return key.startswith("arn:") and (":user/" in key or ":role/" in key)
+
+
+class IdentitySteps:
+    def __init__(self, config, inventory: dict | None = None):
+        self.config = config
+        self.inventory = inventory or {}
+
+    def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
+        """Update the identity's state with one event; return the step rows it completes."""
+        cfg = self.config
+        ts = event["ts"]
+        rows: list[dict] = []
+        if _is_iam_identity(key):
+            created = event.get("created")
+            step = novelty.observe(
+                state, event, created is not None and created["identity"] == key,
+                history_start_ms + cfg.novelty.learning_period_ms, cfg.novelty.max_age_ms,
+                self.inventory.get(key))
+            if step:
+                rows.append(step)
+        sessions.expire(state, ts, cfg.burst.session_ttl_ms)
+        learning = ts < history_start_ms + cfg.familiarity.learning_period_ms
+        assume = event.get("assume")
+        if assume and assume["role"] == key:
+            rows.extend(self._entry(state, key, event, assume, learning))
+            return [self._label(r, key, event) for r in rows]
+
+        if event["kind"] == "object_access":
+            step = spike.observe(state, event, cfg.spike.window_ms, cfg.spike.floor_reads, cfg.spike.multiplier,
+                                 cfg.spike.min_history_windows,
+                                 cfg.spike.peer_baselines.get(event.get("principal_type", ""), 0.0),
+                                 cfg.job.max_event_ids_per_step)
+            if step:
+                rows.append(step)
+        step = egress.observe(state, event, cfg.egress.window_ms, cfg.egress.min_bytes, cfg.job.max_event_ids_per_step)
+        if step:
+            rows.append(step)
+
+        session = state.get("sessions", {}).get(event.get("session") or "")
+        verdict = None
+        if event.get("geo") and event["kind"] != "flow":
+            caller = session["caller"] if session else ""
+            caller_account = session["caller_account"] if session else ""
+            verdict = familiarity.assess(state, event["geo"], key, caller, caller_account, learning,
+                                         cfg.familiarity.expected_networks)
+        if session is not None:
+            if verdict:
+                sessions.note_origin(session, verdict, event["id"])
+            category = cfg.reference.privileged_category(event["cloud"], event["service"], event["action"])
+            for step in sessions.observe_call(session, event, category, cfg.burst.span_ms, cfg.burst.min_calls):
+                rows.append(dict(step, session=event["session"], outside_account=session["caller_account"]))
+        return [self._label(r, key, event) for r in rows]
+
+    def _entry(self, state, key, event, assume, learning) -> list[dict]:
+        cfg = self.config.cross_account
+        role_account = key.split(":")[4] if key.count(":") >= 5 else event["account"]
+        verdict = None
+        if event.get("geo"):
+            verdict = familiarity.assess(state, event["geo"], key, assume["caller"], assume["caller_account"],
+                                         learning, self.config.familiarity.expected_networks)
+        reason = sessions.entry_reason(assume, role_account, cfg.org_accounts, cfg.trusted_accounts,
+                                       cfg.trusted_principals)
+        if not reason:
+            return []
+        step = sessions.start_session(state, event, reason)
+        if verdict:
+            sessions.note_origin(state["sessions"][assume["session"]], verdict, event["id"])
+            step["origin"] = verdict
+        return [step]
+
+    @staticmethod
+    def _label(row: dict, key: str, event: dict) -> dict:
+        row.setdefault("session", "")
+        row.update(principal=key, account=event["account"], region=event["region"], cloud=event["cloud"])
+        return row

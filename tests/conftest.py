@@ -1,0 +1,67 @@
+"""Shared fixtures: real GeoIP databases built for the tests and a job config that uses them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chainwatch.config import load_config
+from chainwatch.patterns.model import load_patterns
+from chainwatch.sample import build_geoip
+
+REPO = Path(__file__).resolve().parent.parent
+
+TEST_CONF = """
+sources:
+  - name: tests
+    paths: [{inputs}]
+patterns: {repo}/patterns
+reference:
+  privileged_apis: {repo}/conf/aws/privileged_apis.yaml
+  creation_events: {repo}/conf/aws/creation_events.yaml
+time:
+  watermark_delay: 15m
+  idle_timeout: 1m
+enrichment:
+  geoip:
+    city_db: {geo}/chainwatch-City.mmdb
+    asn_db: {geo}/chainwatch-ASN.mmdb
+  networks:
+    org_cidrs: [10.0.0.0/8, 198.51.100.0/24]
+    egress_allowlist: [185.199.108.0/22]
+steps:
+  novelty: {{max_age: 24h, learning_period: 2d}}
+  object_access_spike: {{window: 10m, floor_reads: 100, multiplier: 10, min_history_windows: 6,
+                         peer_baselines: {{role: 8, user: 8}}}}
+  exfiltration: {{window: 1h, min_bytes: 100MB}}
+  cross_account_entry: {{org_accounts: ["111122223333"], trusted_accounts: ["777788889999"]}}
+  privileged_burst: {{span: 5m, min_calls: 3}}
+  unfamiliar_origin: {{learning_period: 2d}}
+job:
+  parallelism: {parallelism}
+  python_execution_mode: thread
+"""
+
+
+@pytest.fixture(scope="session")
+def geoip_dir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("geoip")
+    build_geoip(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def config_path(tmp_path_factory, geoip_dir) -> Path:
+    path = tmp_path_factory.mktemp("conf") / "chainwatch.yaml"
+    path.write_text(TEST_CONF.format(repo=REPO, geo=geoip_dir, inputs=path.parent, parallelism=2))
+    return path
+
+
+@pytest.fixture(scope="session")
+def config(config_path):
+    return load_config(config_path)
+
+
+@pytest.fixture(scope="session")
+def patterns(config):
+    return load_patterns(config.patterns_dir)
