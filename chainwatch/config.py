@@ -6,6 +6,7 @@ job behaves the same whatever the working directory.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,7 +179,9 @@ def load_config(path: str | Path | None = None) -> Config:
 
     steps = root.section("steps", required=True)
     nov = steps.section("novelty")
-    history_start = nov.str("history_start", None)
+    history_start = nov.raw("history_start", None)
+    if isinstance(history_start, datetime):  # YAML reads an unquoted timestamp as a datetime
+        history_start = history_start.isoformat()
     novelty = NoveltyConfig(
         max_age_ms=nov.duration("max_age", "24h"),
         learning_period_ms=nov.duration("learning_period", "7d"),

@@ -98,9 +98,12 @@ class Section:
         value = self.raw(key, default)
         if value is None:
             return ()
-        if isinstance(value, str) or not isinstance(value, (list, tuple)) \
-                or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
             self._problem(key, f"expected a list of strings, got {value!r}")
+            return tuple(default)
+        if not all(isinstance(v, str) for v in value):
+            # YAML turns 001122334455 into an octal number: account ids must be quoted.
+            self._problem(key, f"expected strings; quote numbers such as account ids: {value!r}")
             return tuple(default)
         return tuple(str(v) for v in value)
 

@@ -26,14 +26,21 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode):
+    # Duplicates are checked among the keys written here; keys a merge (<<: *anchor) brings in
+    # may be overridden, which is what merges are for.
+    written = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        if key in written:
+            raise ChainwatchError([Problem(loader.name, str(key), "duplicate key", key_node.start_mark.line + 1)])
+        written.add(key)
     loader.flatten_mapping(node)
     result = LineDict()
     result.lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if key in result:
-            raise ChainwatchError([Problem(loader.name, str(key), "duplicate key",
-                                           key_node.start_mark.line + 1)])
         result[key] = loader.construct_object(value_node, deep=True)
         result.lines[key] = key_node.start_mark.line + 1
     return result

@@ -9,6 +9,8 @@ Identity resolution (why it matters for keying):
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, ParseError, dig
@@ -160,9 +162,9 @@ def parse(record: dict, reference) -> list[dict]:
     identity = record.get("userIdentity")
     if not isinstance(identity, dict):
         raise ParseError("userIdentity", "missing or not an object")
-    event_id = record.get("eventID") or record.get("eventid")
-    if not event_id:
-        raise ParseError("eventID", "missing: a finding could not cite this event")
+    # Some shippers drop eventID; a content hash is still a stable id a finding can cite.
+    event_id = record.get("eventID") or "cloudtrail-" + hashlib.sha1(
+        json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:24]
     principal, principal_type, principal_arn, session = resolve_principal(identity)
     account = str(record.get("recipientAccountId") or identity.get("accountId") or "")
     event = {
@@ -182,7 +184,9 @@ def parse(record: dict, reference) -> list[dict]:
     if rule and event["success"]:
         name = _first(record, rule.name_from)
         if name:
-            event["created"] = {"identity": f"arn:aws:iam::{account}:{rule.identity_type}/{name.rsplit('/', 1)[-1]}",
+            match = _ARN.match(principal_arn or "")
+            partition = match["partition"] if match else "aws"  # aws-us-gov, aws-cn keep theirs
+            event["created"] = {"identity": f"arn:{partition}:iam::{account}:{rule.identity_type}/{name.rsplit('/', 1)[-1]}",
                                 "identity_type": rule.identity_type, "signal": rule.signal}
     if action in ASSUME_METHODS and event["success"]:
         assume = _assume(record, action, principal, principal_type)

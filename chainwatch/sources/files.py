@@ -54,6 +54,16 @@ def looks_like_default_flow(line: str) -> bool:
     return len(tokens) == len(VPC_FLOW_V2_FIELDS) and tokens[0] == "2" and tokens[-1] in ("OK", "NODATA", "SKIPDATA")
 
 
+def _document_records(document, ref: str):
+    """A CloudTrail/Azure {"Records": [...]} document or a JSON array yields its items."""
+    items = document.get("Records", document.get("records")) if isinstance(document, dict) else document
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            yield f"{ref}#{index}", item, "json"
+    else:
+        yield ref, document, "json"
+
+
 def records_from_text(text: str, ref: str):
     """Yield (ref, payload, framing) for every record in one file's text."""
     stripped = text.lstrip()
@@ -62,17 +72,8 @@ def records_from_text(text: str, ref: str):
             document = json.loads(stripped)
         except json.JSONDecodeError:
             document = None  # not one document: NDJSON, handled line by line below
-        if isinstance(document, dict) and isinstance(document.get("Records", document.get("records")), list):
-            items = document.get("Records", document.get("records"))
-            for index, item in enumerate(items):
-                yield f"{ref}#{index}", item, "json"
-            return
-        if isinstance(document, list):
-            for index, item in enumerate(document):
-                yield f"{ref}#{index}", item, "json"
-            return
-        if isinstance(document, dict):
-            yield f"{ref}#0", document, "json"
+        if document is not None:
+            yield from _document_records(document, ref)
             return
     yield from _records_from_lines(text.splitlines(), ref)
 
@@ -86,9 +87,11 @@ def _records_from_lines(lines, ref: str):
         line_ref = f"{ref}:{number}"
         if line.startswith(("{", "[")):
             try:
-                yield line_ref, json.loads(line), "json"
+                document = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield line_ref, (f"invalid JSON at column {exc.colno}: {exc.msg}", line), "text"
+                continue
+            yield from _document_records(document, line_ref)
         elif is_flow_header(line):
             header = tuple(line.split())
         elif header is not None:
@@ -108,9 +111,10 @@ def records_from_file(path: str):
     yield from records_from_text(text, path)
 
 
-def records_from_line(line: str, ref: str):
-    """One line from a continuously watched file (no file context: default flow header)."""
-    yield from _records_from_lines([line], ref)
+def records_from_line(line: str, ref: str, header=None):
+    """One line from a continuously watched file; `header` is the flow-log header seen before it."""
+    lines = [" ".join(header), line] if header else [line]
+    yield from _records_from_lines(lines, ref)
 
 
 def relative_ref(path: str, roots) -> str:

@@ -7,7 +7,7 @@ from pyflink.common import Types
 from pyflink.datastream import OutputTag, ProcessFunction
 
 from chainwatch.normalise import Normaliser
-from chainwatch.sources.files import records_from_file, records_from_line
+from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
 
 DEAD_LETTERS = OutputTag("dead-letters", Types.STRING())
 READ_STATS = OutputTag("read-stats", Types.STRING())
@@ -45,7 +45,18 @@ class ReadFiles(_Normalising):
 
 
 class NormaliseLines(_Normalising):
-    """Input: lines of continuously watched files (one-line CloudTrail files, NDJSON, v2 flows)."""
+    """Input: lines of continuously watched files (one-line CloudTrail S3 files, NDJSON, flow logs).
+
+    A reader reads one file at a time from its start, so the last flow-log header it passed
+    names the fields of the lines that follow it."""
+
+    def open(self, runtime_context):
+        super().open(runtime_context)
+        self.header = None
 
     def process_element(self, line, ctx):
-        yield from self._records(records_from_line(line, "watched-file"))
+        if is_flow_header(line):
+            self.header = tuple(line.split())
+            return
+        records = records_from_line(line, "watched-file", self.header)
+        yield from self._records(records)

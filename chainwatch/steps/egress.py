@@ -26,14 +26,15 @@ def observe(state: dict, event: dict, window_ms: int, min_bytes: int, max_ids: i
     if transfer is None:
         return None
     nbytes, destination = transfer
-    egress = state.setdefault("egress", {"items": [], "since_emit": 0})
+    egress = state.setdefault("egress", {"items": [], "last_emit": None})
     ts = event["ts"]
     egress["items"] = [i for i in egress["items"] if i[0] > ts - window_ms]
     egress["items"].append((ts, nbytes, destination, event["id"], event["kind"], event.get("flow", {}).get("instance", "")))
-    egress["since_emit"] += nbytes
-    if egress["since_emit"] < min_bytes:
+    # Only bytes inside the window and after the last step row count towards the next one.
+    last = egress["last_emit"]
+    if sum(i[1] for i in egress["items"] if last is None or i[0] > last) < min_bytes:
         return None
-    egress["since_emit"] = 0
+    egress["last_emit"] = ts
     items = egress["items"]
     by_ip: dict[str, dict] = {}
     for _ts, size, dest, _id, _kind, _inst in items:

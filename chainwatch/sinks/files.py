@@ -1,0 +1,18 @@
+"""Streaming sinks for findings and dead letters: stdout, or rolling JSON Lines files in a folder.
+
+Flink's FileSink writes part files and makes them visible at each checkpoint, so what a
+reader sees is exactly what the job has committed.
+"""
+from __future__ import annotations
+
+from pyflink.common import Encoder
+from pyflink.datastream.connectors.file_system import FileSink, OutputFileConfig
+
+
+def sink_to(stream, target: str | None, name: str):
+    if not target or target == "-":
+        return stream.print(name)
+    sink = (FileSink.for_row_format(target, Encoder.simple_string_encoder("utf-8"))
+            .with_output_file_config(OutputFileConfig.builder().with_part_prefix(name).with_part_suffix(".jsonl").build())
+            .build())
+    return stream.sink_to(sink).name(f"{name} -> {target}")
