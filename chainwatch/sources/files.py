@@ -31,7 +31,7 @@ def discover(paths) -> list[str]:
                 found.extend(os.path.join(root, f) for f in files
                              if not f.startswith(".") and not f.endswith(_SKIP_SUFFIXES))
         elif os.path.exists(path):
-            found.append(path)
+            found.append(str(path))
         else:
             raise FileNotFoundError(f"input not found: {path}")
     return sorted(found)
