@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from pathlib import Path
 
 # Header of the default VPC Flow Logs format (version 2), for files shipped without one.
 VPC_FLOW_V2_FIELDS = ("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
@@ -78,8 +77,7 @@ def records_from_text(text: str, ref: str):
     yield from _records_from_lines(text.splitlines(), ref)
 
 
-def _records_from_lines(lines, ref: str):
-    header = None
+def _records_from_lines(lines, ref: str, header=None):
     for number, line in enumerate(lines, start=1):
         line = line.strip()
         if not line:
@@ -113,14 +111,5 @@ def records_from_file(path: str):
 
 def records_from_line(line: str, ref: str, header=None):
     """One line from a continuously watched file; `header` is the flow-log header seen before it."""
-    lines = [" ".join(header), line] if header else [line]
-    yield from _records_from_lines(lines, ref)
+    yield from _records_from_lines([line], ref, header)
 
-
-def relative_ref(path: str, roots) -> str:
-    for root in roots:
-        try:
-            return str(Path(path).resolve().relative_to(Path(root).resolve().parent))
-        except ValueError:
-            continue
-    return path
