@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chainwatch.errors import ChainwatchError, Problem
+from chainwatch.parsers import FORMATS
 from chainwatch.reference import ReferenceLists, load_reference_lists
 from chainwatch.schema import Section
 from chainwatch.yamlload import load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "conf" / "chainwatch.yaml"
-SOURCE_FORMATS = ("auto", "cloudtrail", "vpcflow")
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def load_config(path: str | Path | None = None) -> Config:
             name=src.str("name"),
             type=src.str("type", "files", choices=("files",)),
             paths=tuple(_resolve(base, p) for p in src.str_list("paths")),
-            format=src.str("format", "auto", choices=SOURCE_FORMATS),
+            format=src.str("format", "auto", choices=FORMATS),
             monitor_interval_ms=src.duration("monitor_interval", "10s"),
         ))
         src.reject_unknown()
@@ -227,7 +227,7 @@ def load_config(path: str | Path | None = None) -> Config:
 
     patterns_dir = _resolve(base, root.str("patterns", "../patterns"))
     ref_files = root.section("reference")
-    reference_paths = {name: _resolve(base, ref_files.str(name)) for name in ("privileged_apis", "creation_events")}
+    reference_paths = {name: _reference_files(base, ref_files, name) for name in ("privileged_apis", "creation_events")}
     ref_files.reject_unknown()
     root.reject_unknown()
 
@@ -236,6 +236,15 @@ def load_config(path: str | Path | None = None) -> Config:
     reference = load_reference_lists(reference_paths)
     return Config(str(path), tuple(sources), patterns_dir, time_cfg, networks, geoip, novelty, spike,
                   egress, cross, burst, familiarity, job, reference)
+
+
+def _reference_files(base: Path, section: Section, name: str) -> list[str]:
+    """One file or a list of files (a file per cloud), resolved against the config's folder."""
+    value = section.raw(name)
+    files = section.str_list(name) if not isinstance(value, str) else (value,)
+    if value is not None and not files:
+        section._problem(name, "at least one file is required")
+    return [_resolve(base, f) for f in files]
 
 
 def _timestamp(section: Section, key: str, value):

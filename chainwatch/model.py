@@ -4,15 +4,17 @@ Events are plain dicts (cheap to pickle between Flink's Python operators). Keys:
 
   id          raw id of the source record (CloudTrail eventID; a content hash for flows)
   ts          event time, epoch milliseconds UTC
-  cloud       'aws' (later 'gcp', 'azure')
-  source      'cloudtrail' | 'vpcflow'
+  cloud       'aws' | 'gcp' | 'azure'
+  source      the log family: 'cloudtrail', 'vpcflow', 'gcp_audit', 'gcp_vpcflow', 'azure_activity', ...
   kind        'api' | 'object_access' | 'flow' | 'binding'
   account     account / project / subscription the event happened in
   region
   service, action        e.g. 's3.amazonaws.com', 'GetObject'
   success     False when the call failed (errorCode)
-  principal   identity key: canonical IAM user / role ARN (a role session counts as its role)
-  principal_type         'user' | 'role' | 'root' | 'federated' | 'service' | 'external'
+  principal   identity key, one canonical form per cloud (see PRINCIPAL KEYS below)
+  principal_type         'user' | 'role' | 'service_account' | 'service_principal' | 'managed_identity'
+                         | 'application' | 'root' | 'federated' | 'service' | 'external' | 'group' | ''
+  principal_name         optional display name (UPN, app name); the key stays the identifier
   principal_arn          the ARN as logged (a session ARN for role sessions)
   session     session key: temporary access key id (ASIA...) or the session ARN; '' if none
   src_ip      caller / workload address
@@ -25,6 +27,11 @@ Events are plain dicts (cheap to pickle between Flink's Python operators). Keys:
               instance bound to what holds its credentials
   geo         {'ip', 'asn', 'as_org', 'country', 'city'} of the external party, when known
   raw_ref     where the record came from (file and record number) for the dead-letter output
+
+PRINCIPAL KEYS (the same identity must get the same key from every log family of its cloud):
+  aws    IAM user / role ARN, path dropped: arn:aws:iam::123456789012:role/Name
+  gcp    IAM member syntax: serviceAccount:sa@project.iam.gserviceaccount.com, user:alice@example.com
+  azure  azure:<Entra object id, lower-case GUID> (object ids are unique across tenants)
 """
 from __future__ import annotations
 
@@ -50,3 +57,23 @@ def dig(record, dotted: str):
             return None
         value = value.get(part)
     return value
+
+
+# Identity types AN1328's novelty step applies to: things an attacker can create and then use.
+NOVELTY_TYPES = frozenset({"user", "role", "service_account", "service_principal", "managed_identity",
+                           "application"})
+
+
+def principal_type_of(key: str) -> str:
+    """The identity type a principal key implies, '' when the key alone does not say."""
+    if key.startswith("arn:"):
+        if ":role/" in key:
+            return "role"
+        if ":user/" in key:
+            return "user"
+        return "root" if key.endswith(":root") else ""
+    if key.startswith("serviceAccount:"):
+        return "service_account"
+    if key.startswith("user:"):
+        return "user"
+    return ""

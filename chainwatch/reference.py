@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chainwatch.errors import ChainwatchError, Problem
+from chainwatch.model import NOVELTY_TYPES
 from chainwatch.schema import Section
 from chainwatch.yamlload import load_yaml
 
 CREATION_SIGNALS = ("creation", "credential")
-IDENTITY_TYPES = ("user", "role")
+IDENTITY_TYPES = tuple(sorted(NOVELTY_TYPES))
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class CreationRule:
     """An API call that creates an identity (or first credentials for one)."""
     service: str
     action: str
-    identity_type: str          # user | role
+    identity_type: str          # one of model.NOVELTY_TYPES
     name_from: tuple[str, ...]  # dotted paths into the raw event, first non-empty wins
     signal: str                 # creation: the identity is new; credential: new only if never seen before
 
@@ -40,8 +41,7 @@ class ReferenceLists:
         return self.creation.get(cloud, {}).get((service, action))
 
 
-def _load_privileged(path: str, problems: list[Problem]):
-    exact, prefixes = {}, {}
+def _load_privileged(path: str, problems: list[Problem], exact: dict, prefixes: dict):
     root = Section(load_yaml(path), path, "", problems)
     for cloud in root.data:
         clouds = root.section(cloud)
@@ -50,16 +50,14 @@ def _load_privileged(path: str, problems: list[Problem]):
             for service in by_service.data:
                 for action in by_service.str_list(service):
                     if action.endswith("*"):
-                        prefixes.setdefault(cloud, []).append((service, action[:-1], category))
+                        prefixes[cloud] = prefixes.get(cloud, ()) + ((service, action[:-1], category),)
                     elif (service, action) in exact.get(cloud, {}):
                         by_service._problem(service, f"{action} is listed twice")
                     else:
                         exact.setdefault(cloud, {})[(service, action)] = category
-    return exact, {cloud: tuple(v) for cloud, v in prefixes.items()}
 
 
-def _load_creation(path: str, problems: list[Problem]):
-    rules = {}
+def _load_creation(path: str, problems: list[Problem], rules: dict):
     root = Section(load_yaml(path), path, "", problems)
     for cloud in root.data:
         for item in root.sections(cloud):
@@ -72,14 +70,26 @@ def _load_creation(path: str, problems: list[Problem]):
             if not rule.name_from:
                 item._problem("name_from", "at least one field path is required")
             item.reject_unknown()
+            if (service, action) in rules.get(cloud, {}):
+                item._problem("event", f"{event} is listed twice for {cloud}")
             rules.setdefault(cloud, {})[(service, action)] = rule
-    return rules
+
+
+def _as_list(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def load_reference_lists(paths: dict) -> ReferenceLists:
+    """paths: {'privileged_apis': file or [files], 'creation_events': file or [files]}.
+
+    Each file is keyed by cloud at its top level (one file per cloud is the convention, so a
+    cloud's lists are reviewed together); files are merged and a pair listed twice is an error."""
     problems: list[Problem] = []
-    exact, prefixes = _load_privileged(paths["privileged_apis"], problems)
-    creation = _load_creation(paths["creation_events"], problems)
+    exact, prefixes, creation = {}, {}, {}
+    for path in _as_list(paths["privileged_apis"]):
+        _load_privileged(path, problems, exact, prefixes)
+    for path in _as_list(paths["creation_events"]):
+        _load_creation(path, problems, creation)
     if problems:
         raise ChainwatchError(problems)
     return ReferenceLists(exact, prefixes, creation)

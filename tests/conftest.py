@@ -17,8 +17,10 @@ sources:
     paths: [{inputs}]
 patterns: {repo}/patterns
 reference:
-  privileged_apis: {repo}/conf/aws/privileged_apis.yaml
-  creation_events: {repo}/conf/aws/creation_events.yaml
+  privileged_apis: [{repo}/conf/aws/privileged_apis.yaml, {repo}/conf/gcp/privileged_apis.yaml,
+                    {repo}/conf/azure/privileged_apis.yaml]
+  creation_events: [{repo}/conf/aws/creation_events.yaml, {repo}/conf/gcp/creation_events.yaml,
+                    {repo}/conf/azure/creation_events.yaml]
 time:
   watermark_delay: 15m
   idle_timeout: 1m

@@ -8,17 +8,18 @@ from __future__ import annotations
 import hashlib
 import json
 
+from chainwatch.model import principal_type_of
 from chainwatch.patterns.model import Pattern
 
 
-def _identity_type(principal: str) -> str:
-    if ":role/" in principal:
-        return "Role"
-    if ":user/" in principal:
-        return "User"
-    if principal.endswith(":root"):
-        return "Root"
-    return "Other"
+_TYPE_NAMES = {"role": "Role", "user": "User", "root": "Root", "service_account": "Service Account",
+               "service_principal": "Service Principal", "managed_identity": "Managed Identity",
+               "application": "Application", "federated": "Federated"}
+
+
+def _identity_type(evidence: dict) -> str:
+    kind = evidence.get("principal_type") or principal_type_of(evidence["principal"])
+    return _TYPE_NAMES.get(kind, "Other")
 
 
 def finding_uid(pattern_id: str, key: str, steps: list[dict]) -> str:
@@ -35,7 +36,8 @@ def build_finding(pattern: Pattern, match: dict) -> dict:
         steps.append({"name": step.name, "step": step.step, "time": match[f"s{n}_ts"],
                       "first_time": evidence.get("first_ts", evidence["ts"]),
                       "event_ids": evidence.get("event_ids", []), "evidence": evidence})
-    principal = steps[0]["evidence"]["principal"]
+    first = steps[0]["evidence"]
+    principal = first["principal"]
     finding = {
         "uid": finding_uid(pattern.id, match["match_key"], steps),
         "analytic": {"id": pattern.id, "name": pattern.name, "description": pattern.description,
@@ -43,7 +45,8 @@ def build_finding(pattern: Pattern, match: dict) -> dict:
                      "window_ms": pattern.window_ms},
         "severity": pattern.severity,
         "key": {"name": pattern.key, "value": match["match_key"]},
-        "principal": {"uid": principal, "type": _identity_type(principal), "name": principal.rsplit("/", 1)[-1]},
+        "principal": {"uid": principal, "type": _identity_type(first),
+                      "name": first.get("principal_name") or principal.rsplit("/", 1)[-1]},
         "cloud": {"provider": match["cloud"], "account": match["account"], "region": match["region"]},
         "first_seen": min(s["first_time"] for s in steps),
         "last_seen": max(s["time"] for s in steps),

@@ -1,4 +1,9 @@
-"""Raw records -> normalised events. One parser per log family, chosen from the content."""
+"""Raw records -> normalised events. One parser per log family, chosen from the content.
+
+A parser module has FORMAT (the name a source may set in config as `format`),
+`recognises(record) -> bool` and `parse(record, reference) -> list[event]`. The order of
+PARSERS matters only where two families could claim one record: the more specific first.
+"""
 from __future__ import annotations
 
 import json
@@ -6,14 +11,21 @@ import json
 from chainwatch.model import ParseError
 from chainwatch.parsers import aws_cloudtrail, aws_vpc_flow
 
+PARSERS = (aws_cloudtrail, aws_vpc_flow)
+FORMATS = ("auto",) + tuple(parser.FORMAT for parser in PARSERS)
+
 # Envelopes that shippers put around a record: EventBridge (detail), Panther and
 # Logstash-style wrappers (log, message as a JSON string), Elastic exports (_source).
 _ENVELOPES = ("detail", "log", "_source", "message")
 
 
+def _recognised(record) -> bool:
+    return any(parser.recognises(record) for parser in PARSERS)
+
+
 def unwrap(record):
     for _ in range(3):
-        if not isinstance(record, dict) or aws_cloudtrail.recognises(record) or aws_vpc_flow.recognises(record):
+        if not isinstance(record, dict) or _recognised(record):
             return record
         for key in _ENVELOPES:
             inner = record.get(key)
@@ -43,9 +55,9 @@ def parse_record(payload, framing: str, reference, source_format: str = "auto") 
     if not isinstance(payload, dict):
         raise ParseError("", f"expected a JSON object, got {type(payload).__name__}")
     record = unwrap(payload)
-    if source_format in ("auto", "cloudtrail") and aws_cloudtrail.recognises(record):
-        return aws_cloudtrail.parse(record, reference)
-    if source_format in ("auto", "vpcflow") and aws_vpc_flow.recognises(record):
-        return aws_vpc_flow.parse_json(record)
+    for parser in PARSERS:
+        if source_format in ("auto", parser.FORMAT) and parser.recognises(record):
+            return parser.parse(record, reference)
     keys = ", ".join(sorted(record)[:8])
-    raise ParseError("", f"unrecognised record (not CloudTrail, not a flow log); top-level keys: {keys}")
+    expected = "a known log family" if source_format == "auto" else f"format {source_format!r}"
+    raise ParseError("", f"unrecognised record (not {expected}); top-level keys: {keys}")

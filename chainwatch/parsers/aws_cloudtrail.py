@@ -16,6 +16,8 @@ import re
 from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, ParseError, dig
 from chainwatch.units import parse_timestamp_ms
 
+FORMAT = "cloudtrail"
+
 OBJECT_READS = {"GetObject", "ListObjects", "ListObjectsV2", "HeadObject", "SelectObjectContent",
                 "CopyObject", "GetObjectAttributes", "ListObjectVersions", "RestoreObject"}
 ASSUME_METHODS = {"AssumeRole": "AssumeRole", "AssumeRoleWithSAML": "SAML",

@@ -12,6 +12,8 @@ import json
 
 from chainwatch.model import KIND_FLOW, ParseError
 
+FORMAT = "vpcflow"
+
 
 def _norm(name: str) -> str:
     return name.replace("-", "").replace("_", "").lower()
@@ -87,3 +89,7 @@ def parse_line(header, line: str) -> list[dict]:
 def parse_json(record: dict) -> list[dict]:
     fields = {_norm(k): v for k, v in record.items() if not isinstance(v, (dict, list))}
     return _event(fields, json.dumps(record, sort_keys=True, default=str))
+
+
+def parse(record: dict, _reference) -> list[dict]:
+    return parse_json(record)

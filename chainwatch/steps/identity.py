@@ -6,6 +6,7 @@ role's key sees the entry, the calls and the networks the role is usually reache
 """
 from __future__ import annotations
 
+from chainwatch.model import NOVELTY_TYPES, principal_type_of
 from chainwatch.steps import egress, familiarity, novelty, sessions, spike
 
 
@@ -18,8 +19,23 @@ def identity_key(event: dict) -> str:
     return event["principal"]
 
 
-def _is_iam_identity(key: str) -> bool:
-    return key.startswith("arn:") and (":user/" in key or ":role/" in key)
+def identity_type(key: str, event: dict) -> str:
+    """The key's identity type as this event tells it (creation, assumption or the actor)."""
+    created = event.get("created")
+    if created and created["identity"] == key:
+        return created["identity_type"]
+    if event.get("principal") == key and event.get("principal_type"):
+        return event["principal_type"]
+    return principal_type_of(key)
+
+
+def identity_name(key: str, event: dict) -> str:
+    if event.get("principal") == key and event.get("principal_name"):
+        return event["principal_name"]
+    created = event.get("created")
+    if created and created["identity"] == key and created.get("name"):
+        return created["name"]
+    return key.rsplit("/", 1)[-1]
 
 
 class IdentitySteps:
@@ -32,7 +48,10 @@ class IdentitySteps:
         cfg = self.config
         ts = event["ts"]
         rows: list[dict] = []
-        if _is_iam_identity(key):
+        kind = identity_type(key, event) or state.get("type", "")
+        if kind:
+            state["type"] = kind
+        if kind in NOVELTY_TYPES:
             created = event.get("created")
             step = novelty.observe(
                 state, event, created is not None and created["identity"] == key,
@@ -50,7 +69,7 @@ class IdentitySteps:
         if event["kind"] == "object_access":
             step = spike.observe(state, event, cfg.spike.window_ms, cfg.spike.floor_reads, cfg.spike.multiplier,
                                  cfg.spike.min_history_windows,
-                                 cfg.spike.peer_baselines.get(event.get("principal_type", ""), 0.0),
+                                 cfg.spike.peer_baselines.get(kind, 0.0),
                                  cfg.job.max_event_ids_per_step)
             if step:
                 rows.append(step)
@@ -93,5 +112,6 @@ class IdentitySteps:
     @staticmethod
     def _label(row: dict, key: str, event: dict) -> dict:
         row.setdefault("session", "")
-        row.update(principal=key, account=event["account"], region=event["region"], cloud=event["cloud"])
+        row.update(principal=key, account=event["account"], region=event["region"], cloud=event["cloud"],
+                   principal_type=identity_type(key, event), principal_name=identity_name(key, event))
         return row

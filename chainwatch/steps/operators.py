@@ -13,6 +13,7 @@ from pyflink.common import Row, Time, Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
+from chainwatch.model import principal_type_of
 from chainwatch.steps.identity import IdentitySteps
 from chainwatch.steps.inventory import load_inventory
 
@@ -76,14 +77,17 @@ class WorkloadResolver(EventTimeOrdered):
         if event["kind"] == "binding":
             value = event["binding"].get(self.field)
             if value:
-                self.bound.update(value)
+                # The principal's type travels with it: keys of some clouds do not imply it.
+                self.bound.update(f"{event['binding'].get('principal_type', '')}\t{value}"
+                                  if self.field == "principal" else value)
             return
         if self.field == "instance":
             if not event["flow"]["instance"]:
                 event["flow"]["instance"] = self.bound.value() or ""
         else:
-            event["principal"] = self.bound.value() or ""
-            event["principal_type"] = "role" if ":role/" in event["principal"] else ""
+            kind, _, principal = (self.bound.value() or "\t").partition("\t")
+            event["principal"] = principal
+            event["principal_type"] = kind or principal_type_of(principal)
         yield event
 
 

@@ -11,18 +11,23 @@ from __future__ import annotations
 from chainwatch.steps import CROSS_ACCOUNT_ENTRY, PRIVILEGED_BURST, UNFAMILIAR_ORIGIN
 
 _MAX_CALLS = 200
+# Entry methods where the caller is a third-party identity (an identity provider vouches for it),
+# not a principal of another account: outside by nature unless the provider is trusted.
+FEDERATED_METHODS = frozenset({"SAML", "WebIdentity", "WorkloadIdentityFederation"})
 
 
 def entry_reason(assume: dict, role_account: str, org_accounts, trusted_accounts, trusted_principals) -> str | None:
-    """Why this assumption is an outside entry, or None when it is not one."""
+    """Why this assumption is an outside entry, or None when it is not one.
+
+    `account` is the caller's home: AWS account, GCP project or domain, Azure tenant."""
     caller, account = assume["caller"], assume["caller_account"]
     if caller in trusted_principals or account in trusted_principals:
         return None
-    if assume["method"] in ("SAML", "WebIdentity"):
+    if assume["method"] in FEDERATED_METHODS:
         return f"federated third-party identity via {assume['method']} ({account or 'unknown provider'})"
     if not account or account == role_account or account in org_accounts or account in trusted_accounts:
         return None
-    return f"principal of account {account} outside the organisation"
+    return f"principal of {account} outside the organisation"
 
 
 def start_session(state: dict, event: dict, reason: str) -> dict:

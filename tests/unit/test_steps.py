@@ -309,7 +309,7 @@ def test_not_an_outside_entry(caller_account, method, caller):
 
 
 def test_outside_account_is_an_entry():
-    assert reason(OUTSIDE) == f"principal of account {OUTSIDE} outside the organisation"
+    assert reason(OUTSIDE) == f"principal of {OUTSIDE} outside the organisation"
 
 
 @pytest.mark.parametrize("method", ["SAML", "WebIdentity"])
