@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 
 from chainwatch.model import ParseError
-from chainwatch.parsers import aws_cloudtrail, aws_vpc_flow
+from chainwatch.parsers import (aws_cloudtrail, aws_vpc_flow, azure_activity, azure_entra, azure_flow,
+                                azure_storage, gcp_audit, gcp_vpc_flow)
 
-PARSERS = (aws_cloudtrail, aws_vpc_flow)
+PARSERS = (aws_cloudtrail, aws_vpc_flow, gcp_audit, gcp_vpc_flow, azure_entra, azure_storage, azure_flow,
+           azure_activity)
 FORMATS = ("auto",) + tuple(parser.FORMAT for parser in PARSERS)
 
 # Envelopes that shippers put around a record: EventBridge (detail), Panther and

@@ -35,6 +35,8 @@ def identity_name(key: str, event: dict) -> str:
     created = event.get("created")
     if created and created["identity"] == key and created.get("name"):
         return created["name"]
+    if key.startswith(("serviceAccount:", "user:")):  # GCP IAM member: the e-mail is the name
+        return key.partition(":")[2]
     return key.rsplit("/", 1)[-1]
 
 
