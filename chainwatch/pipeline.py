@@ -12,7 +12,7 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
-from chainwatch.steps.identity import identity_key
+from chainwatch.steps.identity import identity_key, route_to_identities
 from chainwatch.steps.operators import STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver
 
 
@@ -67,7 +67,7 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
     return t_env.from_data_stream(step_rows, schema)
 
 
-def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events):
+def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None):
     """events: normalised events with timestamps and watermarks. Returns (findings, unattributed)."""
     # Enrich and steps: egress flows are bound to an identity through the workload that holds
     # its credentials (alias -> instance -> identity), then join the identity's own activity.
@@ -80,14 +80,15 @@ def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events):
     attributed = (with_instance.union(bindings.filter(lambda e: "principal" in e["binding"]))
                   .key_by(workload_instance, key_type=Types.STRING())
                   .process(WorkloadResolver("principal", config.job.state_ttl_ms)).name("resolve instance -> identity"))
-    step_rows = (activity.union(attributed.filter(lambda e: bool(e["principal"])))
+    step_rows = (activity.flat_map(route_to_identities).name("route creations to both identities")
+                 .union(attributed.filter(lambda e: bool(e["principal"])))
                  .key_by(identity_key, key_type=Types.STRING())
                  .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"))
     unattributed = attributed.filter(lambda e: not e["principal"]).map(
         lambda e: json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}), Types.STRING())
 
     # CEP: one MATCH_RECOGNIZE per pattern over the step rows only.
-    t_env = StreamTableEnvironment.create(env)
+    t_env = t_env or StreamTableEnvironment.create(env)
     t_env.create_temporary_view(STEP_TABLE, _step_table(t_env, step_rows))
     findings = None
     for pattern in patterns:

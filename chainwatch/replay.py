@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from pyflink.common import Types
 
+from chainwatch.coverage import blind_spots, merge as merge_coverage
 from chainwatch.pipeline import build_pipeline, watermark_strategy
 from chainwatch.runtime import make_env
 from chainwatch.sources.files import discover
@@ -24,6 +25,7 @@ class ReplayResult:
     findings: list = field(default_factory=list)
     dead_letters: list = field(default_factory=list)
     unattributed_egress: int = 0
+    coverage: dict = field(default_factory=dict)
     seconds: float = 0.0
 
     def findings_by_analytic(self) -> Counter:
@@ -58,7 +60,9 @@ def replay(config, patterns, inputs, *, streaming_watermarks: bool = False, prog
             elif kind == _DEAD:
                 result.dead_letters.append(json.loads(body))
             elif kind == _STATS:
-                result.counts.update(json.loads(body))
+                stats = json.loads(body)
+                merge_coverage(result.coverage, stats.pop("coverage", {}))
+                result.counts.update(stats)
                 if progress:
                     progress(result.counts)
             else:
@@ -82,6 +86,10 @@ def summary_lines(result: ReplayResult) -> list[str]:
     ]
     for analytic, n in sorted(result.findings_by_analytic().items()):
         lines.append(f"  {analytic}: {n}")
+    gaps = blind_spots(result.coverage)
+    lines.append(f"blind spots:           {len(gaps)}" + ("" if gaps else " (every account sent audit, object-access "
+                                                                     "and flow events)"))
+    lines.extend(f"  {gap}" for gap in gaps)
     rate = counts["read"] / result.seconds if result.seconds else 0
     lines.append(f"time:                  {result.seconds:.1f}s ({rate:,.0f} records/s including job start-up)")
     return lines

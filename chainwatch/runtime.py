@@ -12,7 +12,7 @@ from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
 
-def make_env(config, *, streaming: bool) -> StreamExecutionEnvironment:
+def make_env(config, *, streaming: bool, savepoint: str | None = None) -> StreamExecutionEnvironment:
     if config.job.python_execution_mode == "thread":
         # The JVM's embedded interpreter does not see the venv unless told where it is; the
         # variable must be set before the JVM starts (the first Configuration() starts it).
@@ -26,6 +26,12 @@ def make_env(config, *, streaming: bool) -> StreamExecutionEnvironment:
     flink_conf.set_string("python.execution-mode", config.job.python_execution_mode)
     flink_conf.set_string("rest.bind-address", "127.0.0.1")
     flink_conf.set_string("taskmanager.memory.process.size", "2g")
+    if savepoint:  # resume from a savepoint or retained checkpoint (restart without losing state)
+        flink_conf.set_string("execution.savepoint.path", savepoint)
+    if streaming and config.job.checkpoint_dir:
+        flink_conf.set_string("execution.checkpointing.dir", config.job.checkpoint_dir)
+    if streaming:  # keep the last checkpoint when the job is cancelled, so it can be resumed from
+        flink_conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
     env = StreamExecutionEnvironment.get_execution_environment(flink_conf)
     env.set_parallelism(config.job.parallelism)
     if streaming:

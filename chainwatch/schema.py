@@ -14,8 +14,10 @@ _MISSING = object()
 
 
 class Section:
-    def __init__(self, data, file: str, path: str, problems: list[Problem], line: int | None = None):
+    def __init__(self, data, file: str, path: str, problems: list[Problem], line: int | None = None,
+                 files: dict | None = None):
         self.file, self.path, self.problems, self.line = file, path, problems, line
+        self.files = files or {}   # key -> the file it came from, when a config includes another
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -31,8 +33,11 @@ class Section:
         line_of = getattr(self.data, "line_of", None)
         return (line_of(key) if line_of else None) or self.line
 
+    def _file(self, key) -> str:
+        return self.files.get(key, self.file)
+
     def _problem(self, key: str, message: str) -> None:
-        self.problems.append(Problem(self.file, self._key(key), message, self._line(key)))
+        self.problems.append(Problem(self._file(key), self._key(key), message, self._line(key)))
 
     def raw(self, key: str, default=_MISSING):
         self.used.add(key)
@@ -118,7 +123,7 @@ class Section:
 
     def section(self, key, required=False):
         value = self.raw(key, _MISSING if required else None)
-        return Section(value, self.file, self._key(key), self.problems, self._line(key))
+        return Section(value, self._file(key), self._key(key), self.problems, self._line(key))
 
     def sections(self, key, required=False):
         value = self.raw(key, _MISSING if required else [])
@@ -127,7 +132,7 @@ class Section:
         if not isinstance(value, list):
             self._problem(key, "expected a list")
             return []
-        return [Section(item, self.file, f"{self._key(key)}[{i}]", self.problems, self._line(key))
+        return [Section(item, self._file(key), f"{self._key(key)}[{i}]", self.problems, self._line(key))
                 for i, item in enumerate(value)]
 
     def reject_unknown(self) -> None:

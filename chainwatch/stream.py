@@ -1,10 +1,16 @@
-"""chainwatch run: the streaming job, file sources watched continuously (Kafka comes next)."""
+"""chainwatch run: the streaming job as configured (Kafka topics or watched folders in, sinks out).
+
+Each source gets its own event-time watermarks (bounded by time.watermark_delay, idle after
+time.idle_timeout) before the sources are joined: a topic that runs behind another, or a quiet
+one, then holds event time back only as long as it is active, never forever.
+"""
 from __future__ import annotations
 
 import logging
 
 from pyflink.common import Duration, WatermarkStrategy
 from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
+from pyflink.table import StreamTableEnvironment
 
 from chainwatch.pipeline import build_pipeline, watermark_strategy
 from chainwatch.runtime import make_env
@@ -14,25 +20,77 @@ from chainwatch.sources.flink import DEAD_LETTERS, NormaliseLines
 log = logging.getLogger("chainwatch.run")
 
 
-def build_streaming_job(config, patterns, out=None, dlq=None):
-    env = make_env(config, streaming=True)
-    normalised_streams = []
+def _raw_lines(env, config, source):
+    if source.type == "kafka":
+        from chainwatch.sources.kafka import kafka_source
+        return env.from_source(kafka_source(config.kafka, source), WatermarkStrategy.no_watermarks(),
+                               f"kafka: {source.topic}"), f"kafka:{source.topic}"
+    files = (FileSource.for_record_stream_format(StreamFormat.text_line_format(), *source.paths)
+             .monitor_continuously(Duration.of_millis(source.monitor_interval_ms)).build())
+    return env.from_source(files, WatermarkStrategy.no_watermarks(), f"files: {source.name}"), "watched-file"
+
+
+def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
+    """The streaming job on a new environment; returns (env, statement set or None) to execute."""
+    env = make_env(config, streaming=True, savepoint=savepoint)
+    normalised_streams, timed = [], []
     for source in config.sources:
-        files = (FileSource.for_record_stream_format(StreamFormat.text_line_format(), *source.paths)
-                 .monitor_continuously(Duration.of_millis(source.monitor_interval_ms)).build())
-        lines = env.from_source(files, WatermarkStrategy.no_watermarks(), f"files: {source.name}")
-        normalised_streams.append(lines.process(NormaliseLines(config, source.format)).name(f"parse {source.name}"))
-    normalised = normalised_streams[0].union(*normalised_streams[1:]) if len(normalised_streams) > 1 \
-        else normalised_streams[0]
-    events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, end_of_input_only=False))
-    findings, _unattributed = build_pipeline(env, config, patterns, events)
-    sink_to(findings, out, "findings")
-    for stream in normalised_streams:
-        sink_to(stream.get_side_output(DEAD_LETTERS), dlq, "dead-letters")
-    return env
+        lines, origin = _raw_lines(env, config, source)
+        normalised = lines.process(NormaliseLines(config, source.format, origin)).name(f"parse {source.name}")
+        normalised_streams.append(normalised)
+        timed.append(normalised.assign_timestamps_and_watermarks(watermark_strategy(config, end_of_input_only=False))
+                     .name(f"event time {source.name}"))
+    events = timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0]
+    t_env = StreamTableEnvironment.create(env)
+    findings, _unattributed = build_pipeline(env, config, patterns, events, t_env)
+    dead_letters = [s.get_side_output(DEAD_LETTERS) for s in normalised_streams]
+    dead = dead_letters[0].union(*dead_letters[1:]) if len(dead_letters) > 1 else dead_letters[0]
+    statements = t_env.create_statement_set()
+    has_statements = _attach_sinks(t_env, statements, config, findings, dead, out, dlq)
+    return env, (statements if has_statements else None)
+
+
+def _attach_sinks(t_env, statements, config, findings, dead, out, dlq) -> bool:
+    kafka_out = config.kafka
+    if kafka_out.findings_topic or kafka_out.dead_letter_topic:
+        from chainwatch.sinks.kafka import dead_letter_key, finding_key, to_kafka
+        if kafka_out.findings_topic:
+            to_kafka(t_env, statements, findings, finding_key, config.kafka, kafka_out.findings_topic, "findings",
+                     kafka_out.delivery_guarantee)
+        if kafka_out.dead_letter_topic:
+            to_kafka(t_env, statements, dead, dead_letter_key, config.kafka, kafka_out.dead_letter_topic,
+                     "dead-letters", kafka_out.delivery_guarantee)
+    if not kafka_out.findings_topic or out:
+        sink_to(findings, out, "findings")
+    if not kafka_out.dead_letter_topic or dlq:
+        sink_to(dead, dlq, "dead-letters")
+    return bool(kafka_out.findings_topic or kafka_out.dead_letter_topic)
+
+
+def execute(env, statements, job_name: str = "chainwatch", detached: bool = False):
+    """Run the job; Table-API sinks are attached to the DataStream job so one job runs everything."""
+    if statements is not None:
+        statements.attach_as_datastream()
+    return env.execute_async(job_name) if detached else env.execute(job_name)
 
 
 def run(config, patterns, out=None, dlq=None) -> None:
-    env = build_streaming_job(config, patterns, out, dlq)
-    log.warning("chainwatch run: watching %s", ", ".join(p for s in config.sources for p in s.paths))
-    env.execute("chainwatch")
+    env, statements = build_streaming_job(config, patterns, out, dlq)
+    where = [s.topic if s.type == "kafka" else ", ".join(s.paths) for s in config.sources]
+    log.warning("chainwatch run: reading %s", "; ".join(where))
+    if config.novelty.history_start_ms is None:
+        log.warning("steps.novelty.history_start is not set: the learning period starts at the earliest event "
+                    "this run sees, and after a restore it is re-learnt until an identity with state is seen. "
+                    "Set it for a long-running job.")
+    execute(env, statements)
+
+
+def stop_with_savepoint(job_client, directory: str) -> str:
+    """Stop a running job with a savepoint; returns its path (resume with `savepoint=`).
+
+    PyFlink 2.0's JobClient wrapper still calls the two-argument Java method that Flink 2.0
+    removed, so the Java client is called with the savepoint format named."""
+    from pyflink.java_gateway import get_gateway
+    gateway = get_gateway()
+    fmt = gateway.jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
+    return job_client._j_job_client.stopWithSavepoint(False, directory, fmt).get()

@@ -36,7 +36,11 @@ steps:
   object_access_spike: {{window: 10m, floor_reads: 100, multiplier: 10, min_history_windows: 6,
                          peer_baselines: {{role: 8, user: 8}}}}
   exfiltration: {{window: 1h, min_bytes: 100MB}}
-  cross_account_entry: {{org_accounts: ["111122223333"], trusted_accounts: ["777788889999"]}}
+  # Org: AWS account; GCP project acme-prod and domain acme.example; Azure tenant 1111...5555.
+  # Trusted partners: AWS 7777..., GCP project partner-ops, Azure tenant 7777...bbbb.
+  cross_account_entry: {{org_accounts: ["111122223333", "acme-prod", "acme.example",
+                                        "11111111-2222-3333-4444-555555555555"],
+                         trusted_accounts: ["777788889999", "partner-ops", "77777777-8888-9999-aaaa-bbbbbbbbbbbb"]}}
   privileged_burst: {{span: 5m, min_calls: 3}}
   unfamiliar_origin: {{learning_period: 2d}}
 job:
@@ -67,3 +71,18 @@ def config(config_path):
 @pytest.fixture(scope="session")
 def patterns(config):
     return load_patterns(config.patterns_dir)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory):
+    """KAFKA_BOOTSTRAP when set (a real Kafka cluster), else a local noida-db broker on a free port."""
+    import os
+    from chainwatch.devbroker import LocalBroker
+    if os.environ.get("KAFKA_BOOTSTRAP"):
+        yield os.environ["KAFKA_BOOTSTRAP"]
+        return
+    broker = LocalBroker(tmp_path_factory.mktemp("broker")).start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()

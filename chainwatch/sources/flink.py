@@ -6,6 +6,7 @@ import json
 from pyflink.common import Types
 from pyflink.datastream import OutputTag, ProcessFunction
 
+from chainwatch.coverage import observe as observe_coverage
 from chainwatch.normalise import Normaliser
 from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
 
@@ -20,9 +21,10 @@ class _Normalising(ProcessFunction):
     def open(self, runtime_context):
         self.normaliser = Normaliser(self.config)
 
-    def _records(self, records):
+    def _records(self, records, report_counts: bool = True):
         """Normalise records; yields events, dead letters and, last, the counts."""
         counts = {"read": 0, "normalised": 0, "dead_lettered": 0, "events": 0}
+        coverage: dict = {}
         for ref, payload, framing in records:
             counts["read"] += 1
             events, dead = self.normaliser.normalise(ref, payload, framing, self.source_format)
@@ -32,8 +34,11 @@ class _Normalising(ProcessFunction):
                 continue
             counts["normalised"] += 1
             counts["events"] += len(events)
+            for event in events:
+                observe_coverage(coverage, event, self.config.reference)
             yield from events
-        yield READ_STATS, json.dumps(counts)
+        if report_counts:
+            yield READ_STATS, json.dumps(dict(counts, coverage=coverage))
 
 
 class ReadFiles(_Normalising):
@@ -45,10 +50,15 @@ class ReadFiles(_Normalising):
 
 
 class NormaliseLines(_Normalising):
-    """Input: lines of continuously watched files (one-line CloudTrail S3 files, NDJSON, flow logs).
+    """Input: lines of continuously watched files (one-line CloudTrail S3 files, NDJSON, flow logs)
+    or Kafka record values (a JSON event, a CloudTrail S3 document, a flow-log line).
 
-    A reader reads one file at a time from its start, so the last flow-log header it passed
+    A file reader reads one file at a time from its start, so the last flow-log header it passed
     names the fields of the lines that follow it."""
+
+    def __init__(self, config, source_format: str = "auto", origin: str = "watched-file"):
+        super().__init__(config, source_format)
+        self.origin = origin
 
     def open(self, runtime_context):
         super().open(runtime_context)
@@ -58,5 +68,4 @@ class NormaliseLines(_Normalising):
         if is_flow_header(line):
             self.header = tuple(line.split())
             return
-        records = records_from_line(line, "watched-file", self.header)
-        yield from self._records(records)
+        yield from self._records(records_from_line(line, self.origin, self.header), report_counts=False)

@@ -12,11 +12,24 @@ from chainwatch.steps import egress, familiarity, novelty, sessions, spike
 
 def identity_key(event: dict) -> str:
     """Which identity an event is about: the created one, the assumed role, or the actor."""
+    if "route" in event:
+        return event["route"]
     if "created" in event:
         return event["created"]["identity"]
     if "assume" in event:
         return event["assume"]["role"]
     return event["principal"]
+
+
+def route_to_identities(event: dict):
+    """A creation is about two identities: the new one (novelty) and its creator, whose session
+    may be in a privileged burst (CreateAccessKey, credentials added to an app). Both get it."""
+    created = event.get("created")
+    if created and event["principal"] and created["identity"] != event["principal"]:
+        yield dict(event, route=created["identity"])
+        yield dict(event, route=event["principal"])
+    else:
+        yield event
 
 
 def identity_type(key: str, event: dict) -> str:

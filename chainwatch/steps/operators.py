@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from pyflink.common import Row, Time, Types
+from pyflink.common import Duration, Row, Time, Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
@@ -24,9 +24,18 @@ STEP_ROW_TYPE = Types.ROW_NAMED(STEP_ROW_FIELDS, [Types.STRING(), Types.STRING()
 
 
 def _ttl(ms: int) -> StateTtlConfig:
+    # PyFlink's default background cleanup builds a RocksDB compaction-filter strategy with
+    # Duration.of_days(30), a py4j call, whenever it is asked for its strategies. Python embedded
+    # in a TaskManager (thread mode) has no py4j gateway: on a cluster the call fails, on the
+    # mini-cluster it starts a new JVM per operator. So the defaults are switched off and the
+    # same two strategies named explicitly; the duration is a placeholder, as PyFlink sends only
+    # the entry count to Java (which then uses its own 30-day default).
     return (StateTtlConfig.new_builder(Time.milliseconds(ms))
             .set_update_type(StateTtlConfig.UpdateType.OnCreateAndWrite)
-            .set_state_visibility(StateTtlConfig.StateVisibility.NeverReturnExpired).build())
+            .set_state_visibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+            .disable_cleanup_in_background()
+            .cleanup_incrementally(5, False)
+            .cleanup_in_rocksdb_compact_filter(1000, Duration(None)).build())
 
 
 class EventTimeOrdered(KeyedProcessFunction):
@@ -101,14 +110,18 @@ class IdentityStepsOperator(EventTimeOrdered):
         descriptor.enable_time_to_live(_ttl(self.config.job.state_ttl_ms))
         self.state = runtime_context.get_state(descriptor)
         self.logic = IdentitySteps(self.config, load_inventory(self.config.novelty.inventory))
-        # The history horizon when none is configured: the earliest event this instance saw.
-        # Operator memory, not keyed state: after a restore learning restarts (errs quiet).
+        # The history horizon when none is configured: the earliest event the job saw. Kept in
+        # operator memory and copied into every key's state, so that after a restore the first
+        # key touched brings it back (only events of brand-new keys before that see a later
+        # horizon, which errs quiet: still learning).
         self.history_start = self.config.novelty.history_start_ms
 
     def on_event(self, event, key):
-        if self.config.novelty.history_start_ms is None:
-            self.history_start = min(self.history_start or event["ts"], event["ts"])
         state = self.state.value() or {}
+        if self.config.novelty.history_start_ms is None:
+            known = [t for t in (self.history_start, state.get("history_start"), event["ts"]) if t is not None]
+            self.history_start = min(known)
+            state["history_start"] = self.history_start
         rows = self.logic.process(key, state, event, self.history_start)
         self.state.update(state)
         for seq, row in enumerate(rows):

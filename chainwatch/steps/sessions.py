@@ -32,10 +32,17 @@ def entry_reason(assume: dict, role_account: str, org_accounts, trusted_accounts
 
 def start_session(state: dict, event: dict, reason: str) -> dict:
     assume = event["assume"]
+    sessions = state.setdefault("sessions", {})
+    earlier = sessions.get(assume["session"])
     session = {"entry_ts": event["ts"], "entry_id": event["id"], "reason": reason, "calls": [],
                "origins": [], "burst_emitted": False, "origin_emitted": False,
                "caller": assume["caller"], "caller_account": assume["caller_account"]}
-    state.setdefault("sessions", {})[assume["session"]] = session
+    if earlier is not None:
+        # A re-entry into a live session (token refresh, a second sign-in) keeps what the session
+        # did so far: a burst that straddles a refresh is still one burst.
+        session.update(calls=earlier["calls"], origins=earlier["origins"],
+                       burst_emitted=earlier["burst_emitted"], origin_emitted=earlier["origin_emitted"])
+    sessions[assume["session"]] = session
     return {
         "step": CROSS_ACCOUNT_ENTRY, "ts": event["ts"], "event_ids": [event["id"]], "reason": reason,
         "role": assume["role"], "session": assume["session"], "session_arn": assume["session_arn"],
