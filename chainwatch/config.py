@@ -11,22 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chainwatch.errors import ChainwatchError, Problem
-from chainwatch.parsers import FORMATS
+from chainwatch.sources.config import KafkaConfig, SourceConfig, load_kafka, load_sources
 from chainwatch.reference import ReferenceLists, load_reference_lists
 from chainwatch.schema import Section
+from chainwatch.sinks.settings import DEFAULT_SINKS, SinkConfig, load_sinks
 from chainwatch.yamlload import load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "conf" / "chainwatch.yaml"
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    name: str
-    type: str
-    paths: tuple[str, ...]
-    format: str = "auto"
-    monitor_interval_ms: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -97,12 +89,14 @@ class JobConfig:
     state_ttl_ms: int
     checkpoint_interval_ms: int
     max_event_ids_per_step: int
+    checkpoint_dir: str | None = None      # file:// or object-store URI; None: Flink's default (in memory)
 
 
 @dataclass(frozen=True)
 class Config:
     path: str
     sources: tuple[SourceConfig, ...]
+    kafka: KafkaConfig
     patterns_dir: str
     time: TimeConfig
     networks: NetworkConfig
@@ -115,6 +109,7 @@ class Config:
     familiarity: FamiliarityConfig
     job: JobConfig
     reference: ReferenceLists
+    sinks: tuple[SinkConfig, ...] = DEFAULT_SINKS
 
 
 def _resolve(base: Path, value: str | None) -> str | None:
@@ -149,20 +144,11 @@ def load_config(path: str | Path | None = None) -> Config:
     path = Path(path or os.environ.get("CHAINWATCH_CONF") or DEFAULT_CONFIG).resolve()
     base = path.parent
     problems: list[Problem] = []
-    root = Section(load_yaml(path), str(path), "", problems)
+    data, files = _with_include(load_yaml(path), path, problems)
+    root = Section(data, str(path), "", problems, files=files)
 
-    sources = []
-    for src in root.sections("sources", required=True):
-        sources.append(SourceConfig(
-            name=src.str("name"),
-            type=src.str("type", "files", choices=("files",)),
-            paths=tuple(_resolve(base, p) for p in src.str_list("paths")),
-            format=src.str("format", "auto", choices=FORMATS),
-            monitor_interval_ms=src.duration("monitor_interval", "10s"),
-        ))
-        src.reject_unknown()
-    if not sources and not [p for p in problems if p.key == "sources"]:
-        problems.append(Problem(str(path), "sources", "at least one source is required"))
+    sources = load_sources(root, lambda p: _resolve(base, p), problems, str(path))
+    kafka = load_kafka(root)
 
     time_s = root.section("time")
     time_cfg = TimeConfig(time_s.duration("watermark_delay", "15m"), time_s.duration("idle_timeout", "1m"))
@@ -222,6 +208,7 @@ def load_config(path: str | Path | None = None) -> Config:
         state_ttl_ms=job_s.duration("state_ttl", "30d"),
         checkpoint_interval_ms=job_s.duration("checkpoint_interval", "1m"),
         max_event_ids_per_step=job_s.int("max_event_ids_per_step", 500, minimum=1),
+        checkpoint_dir=_storage_uri(base, job_s.str("checkpoint_dir", None)),
     )
     job_s.reject_unknown()
 
@@ -229,13 +216,42 @@ def load_config(path: str | Path | None = None) -> Config:
     ref_files = root.section("reference")
     reference_paths = {name: _reference_files(base, ref_files, name) for name in ("privileged_apis", "creation_events")}
     ref_files.reject_unknown()
+    sinks = load_sinks(root, lambda value: _resolve(base, value))
     root.reject_unknown()
 
     if problems:
         raise ChainwatchError(problems)
     reference = load_reference_lists(reference_paths)
-    return Config(str(path), tuple(sources), patterns_dir, time_cfg, networks, geoip, novelty, spike,
-                  egress, cross, burst, familiarity, job, reference)
+    return Config(str(path), sources, kafka, patterns_dir, time_cfg, networks, geoip, novelty, spike,
+                  egress, cross, burst, familiarity, job, reference, sinks)
+
+
+def _with_include(data, path: Path, problems: list[Problem]):
+    """`include: other.yaml` (same folder): its top-level keys, overridden by this file's.
+
+    Lets a variant (conf/kafka.yaml) change only its sources without copying the rest; each
+    problem still names the file its key came from."""
+    if not isinstance(data, dict) or "include" not in data:
+        return data, {}
+    name = data["include"]
+    included = path.parent / str(name)
+    if not isinstance(name, str) or included.parent.resolve() != path.parent or not included.exists():
+        problems.append(Problem(str(path), "include", f"expected a config file in the same folder, got {name!r}"))
+        return {k: v for k, v in data.items() if k != "include"}, {}
+    base = load_yaml(included)
+    own = {k: v for k, v in data.items() if k != "include"}
+    files = {key: str(included) for key in base if key not in own}
+    merged = type(data)(base if isinstance(base, dict) else {})
+    merged.update(own)
+    merged.lines = {**getattr(base, "lines", {}), **{k: v for k, v in getattr(data, "lines", {}).items() if k in own}}
+    return merged, files
+
+
+def _storage_uri(base: Path, value: str | None) -> str | None:
+    """A plain path becomes a file:// URI (resolved against the config's folder); URIs stay."""
+    if value is None or "://" in value:
+        return value
+    return Path(_resolve(base, value)).as_uri()
 
 
 def _reference_files(base: Path, section: Section, name: str) -> list[str]:

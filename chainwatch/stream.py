@@ -51,6 +51,16 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
 
 
 def _attach_sinks(t_env, statements, config, findings, dead, out, dlq) -> bool:
+    """Findings: `--out` if given, else the configured `sinks:` (stdout, files, Splunk HEC), and the
+    Kafka findings topic when set. Dead letters (parsing and undeliverable findings): `--dlq`,
+    and the Kafka dead-letter topic when set, else stdout."""
+    from chainwatch.sinks import attach_finding_sinks
+    if out:
+        sink_to(findings, out, "findings")
+    else:
+        undeliverable = attach_finding_sinks(findings, config, None, route_dead_letters=False)
+        if undeliverable is not None:
+            dead = dead.union(undeliverable)
     kafka_out = config.kafka
     if kafka_out.findings_topic or kafka_out.dead_letter_topic:
         from chainwatch.sinks.kafka import dead_letter_key, finding_key, to_kafka
@@ -60,8 +70,6 @@ def _attach_sinks(t_env, statements, config, findings, dead, out, dlq) -> bool:
         if kafka_out.dead_letter_topic:
             to_kafka(t_env, statements, dead, dead_letter_key, config.kafka, kafka_out.dead_letter_topic,
                      "dead-letters", kafka_out.delivery_guarantee)
-    if not kafka_out.findings_topic or out:
-        sink_to(findings, out, "findings")
     if not kafka_out.dead_letter_topic or dlq:
         sink_to(dead, dlq, "dead-letters")
     return bool(kafka_out.findings_topic or kafka_out.dead_letter_topic)

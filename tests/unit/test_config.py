@@ -54,7 +54,8 @@ def test_repo_config_loads():
     assert config.patterns_dir == str(REPO / "patterns")
     assert (config.novelty.max_age_ms, config.novelty.learning_period_ms) == (86_400_000, 86_400_000)
     assert config.novelty.history_start_ms is None
-    assert config.spike.peer_baselines == {"role": 8.0, "user": 8.0}
+    assert config.spike.peer_baselines == {"role": 8.0, "user": 8.0, "service_account": 8.0,
+                                           "service_principal": 8.0, "managed_identity": 8.0}
     assert (config.egress.window_ms, config.egress.min_bytes) == (3_600_000, 100_000_000)
     assert config.cross_account.org_accounts == ("111122223333", "444455556666")
     assert config.familiarity.expected_networks == {"777788889999": (ipaddress.ip_network("81.2.69.0/24"),)}

@@ -1,0 +1,42 @@
+"""A findings -> HEC sinks job in its own process, for tests that must read what the job logged.
+
+Run as `python -m tests.integration.hec_job SPEC OUT` with FLINK_LOG_DIR set: a fresh JVM then
+writes its log there, alone (the default log file in the venv is shared by every PyFlink process
+on the machine and truncated by each one that starts). SPEC is JSON: {"conf", "mode", "findings",
+"sinks": [SinkConfig fields, with token_file]}; OUT receives the dead letters, one per line.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+from pyflink.common import Types
+
+from chainwatch.config import load_config
+from chainwatch.runtime import make_env
+from chainwatch.sinks import attach_finding_sinks
+from chainwatch.sinks.secrets import SecretSource
+from chainwatch.sinks.settings import SinkConfig
+
+
+def main(spec_path: str, out_path: str) -> None:
+    with open(spec_path, encoding="utf-8") as handle:
+        spec = json.load(handle)
+    config = load_config(spec["conf"])
+    sinks = []
+    for fields in spec["sinks"]:
+        token = SecretSource(file=fields.pop("token_file"))
+        sinks.append(SinkConfig(**fields, token=token))
+    config = dataclasses.replace(config, sinks=tuple(sinks),
+                                 job=dataclasses.replace(config.job, python_execution_mode=spec["mode"]))
+    env = make_env(config, streaming=False)
+    findings = env.from_collection(spec["findings"], type_info=Types.STRING())
+    with attach_finding_sinks(findings, config, None).execute_and_collect() as results:
+        dead_letters = list(results)
+    with open(out_path, "w", encoding="utf-8") as out:
+        out.writelines(d + "\n" for d in dead_letters)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
