@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 
 from chainwatch.errors import ChainwatchError
 
@@ -63,6 +64,102 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_broker(args) -> int:
+    """Development broker (noida-db): up, feed telemetry onto the configured topics, down."""
+    from chainwatch import devbroker
+    if args.action == "down":
+        stopped = devbroker.stop_recorded(args.data_dir)
+        print("broker stopped" if stopped else f"no broker recorded in {args.data_dir}")
+        return 0 if stopped else 1
+    config, _patterns = _load(args.conf)
+    if args.action == "up":
+        broker = devbroker.LocalBroker(args.data_dir, args.port).start()
+        topics = sorted({s.topic for s in config.sources if s.type == "kafka"}
+                        | {config.kafka.findings_topic, config.kafka.dead_letter_topic} - {""})
+        devbroker.create_topics(broker.bootstrap, topics)
+        print(f"broker up: KAFKA_BOOTSTRAP={broker.bootstrap} (pid {broker.process.pid}); topics: {', '.join(topics)}")
+        print(f"stop it with: chainwatch broker down --data-dir {args.data_dir}")
+        return 0
+    counts = devbroker.feed(config, args.inputs)
+    for topic, n in sorted(counts.items()):
+        print(f"  {topic}: {n:,} records")
+    return 0
+
+
+def _add_broker_parser(sub) -> None:
+    p = sub.add_parser("broker", help="local Kafka-protocol broker for development: up | feed | down")
+    p.add_argument("action", choices=("up", "feed", "down"))
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="feed: telemetry files or folders")
+    p.add_argument("--conf", help="job config naming the Kafka topics (e.g. conf/kafka.yaml)")
+    p.add_argument("--port", type=int, default=9092)
+    p.add_argument("--data-dir", default=".chainwatch/broker", help="broker data and PID file")
+    p.set_defaults(func=cmd_broker)
+
+
+def cmd_cluster(args) -> int:
+    """Local standalone cluster (JobManager + TaskManagers from the venv's PyFlink) and submission."""
+    from chainwatch import cluster
+    try:
+        if args.action == "start":
+            config, _ = _load(args.conf)
+            began = time.monotonic()
+            state = cluster.start(args.state_dir, config, taskmanagers=args.taskmanagers, slots=args.slots,
+                                  state_backend=args.state_backend)
+            print(f"cluster up in {time.monotonic() - began:.1f}s: {state.rest_url} (web UI and REST); "
+                  f"PIDs {state.pids}; logs in {state.state_dir}/log")
+        elif args.action == "stop":
+            cluster.stop(args.state_dir)
+        elif args.action == "status":
+            info = cluster.status(args.state_dir)
+            o = info["overview"]
+            print(f"{info['rest_url']}: {o['taskmanagers']} TaskManagers, {o['slots-available']}/{o['slots-total']} "
+                  f"slots free, Flink {o['flink-version']}; PIDs {info['pids']}")
+            for job in info["jobs"]:
+                print(f"  {job['jid']}  {job['state']:<10} {job['name']}  ({job['duration'] // 1000}s)")
+        elif args.action == "submit":
+            began = time.monotonic()
+            job_id = cluster.submit(args.state_dir, args.conf, out=args.out, dlq=args.dlq,
+                                    parallelism=args.parallelism, detached=args.detached,
+                                    from_savepoint=args.from_savepoint, echo=print)
+            if args.detached:
+                cluster.wait_for_job(args.state_dir, job_id, timeout=300)
+                print(f"running {time.monotonic() - began:.1f}s after submission", file=sys.stderr)
+        elif args.action == "cancel":
+            location = cluster.cancel(args.state_dir, args.job_id, savepoint=args.savepoint)
+            print(f"savepoint: {location}" if location else f"cancelled {args.job_id}")
+    except cluster.ClusterError as exc:
+        print(f"chainwatch cluster: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_cluster_parser(sub) -> None:
+    p = sub.add_parser("cluster", help="local Flink standalone cluster: start | stop | status | submit | cancel")
+    p.set_defaults(func=cmd_cluster)
+    actions = p.add_subparsers(dest="action", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", default=".chainwatch/cluster",
+                        help="generated Flink conf, PIDs, logs, checkpoints, savepoints (default: %(default)s)")
+    a = actions.add_parser("start", parents=[common], help="a JobManager and TaskManagers as separate processes")
+    a.add_argument("--conf", help="job config (its job.python_execution_mode is the cluster's default)")
+    a.add_argument("--taskmanagers", type=int, default=2)
+    a.add_argument("--slots", type=int, default=1, help="task slots per TaskManager")
+    a.add_argument("--state-backend", choices=("rocksdb", "hashmap"), default="rocksdb")
+    actions.add_parser("stop", parents=[common], help="stop exactly the processes `start` started")
+    actions.add_parser("status", parents=[common], help="TaskManagers, slots and jobs (REST API)")
+    a = actions.add_parser("submit", parents=[common], help="`flink run` the streaming job; prints the job id")
+    a.add_argument("--conf", required=True)
+    a.add_argument("--out", help="findings folder (default: the TaskManagers' stdout)")
+    a.add_argument("--dlq", help="dead-letter folder")
+    a.add_argument("--parallelism", type=int, default=2)
+    a.add_argument("--detached", action="store_true", help="return once the job runs")
+    a.add_argument("--from-savepoint", metavar="PATH", help="resume from a savepoint or retained checkpoint")
+    a = actions.add_parser("cancel", parents=[common], help="cancel a job, optionally with a savepoint")
+    a.add_argument("job_id")
+    a.add_argument("--savepoint", nargs="?", const="", metavar="DIR",
+                   help="stop with a savepoint (into DIR, default the cluster's savepoint folder)")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="chainwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,7 +174,7 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_replay)
     p = sub.add_parser("run", help="the streaming job as configured")
     p.add_argument("--conf")
-    p.add_argument("--out", default="-", help="findings folder (rolling JSONL files) or - for stdout")
+    p.add_argument("--out", help="findings folder (rolling JSONL files) or - for stdout; default: the configured sinks")
     p.add_argument("--dlq", help="dead-letter folder")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("test", help="run the patterns' embedded cases through the real pipeline")
@@ -87,6 +184,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("validate", help="check config and patterns")
     p.add_argument("--conf")
     p.set_defaults(func=cmd_validate)
+    _add_cluster_parser(sub)
+    _add_broker_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -86,3 +86,16 @@ def kafka_bootstrap(tmp_path_factory):
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def standalone_cluster(tmp_path_factory, config):
+    """A local Flink standalone cluster (JobManager + 2 TaskManagers), shared by the cluster tests
+    and stopped by its PIDs at the end of the session, even after a failure."""
+    from chainwatch import cluster
+    state_dir = tmp_path_factory.mktemp("flink-cluster")
+    try:
+        cluster.start(state_dir, config, taskmanagers=2, progress=lambda *_: None)
+        yield state_dir
+    finally:
+        cluster.stop(state_dir, progress=lambda *_: None)
