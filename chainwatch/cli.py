@@ -149,7 +149,7 @@ def _add_cluster_parser(sub) -> None:
     actions.add_parser("status", parents=[common], help="TaskManagers, slots and jobs (REST API)")
     a = actions.add_parser("submit", parents=[common], help="`flink run` the streaming job; prints the job id")
     a.add_argument("--conf", required=True)
-    a.add_argument("--out", help="findings folder (default: the TaskManagers' stdout)")
+    a.add_argument("--out", help="findings folder instead of the config's sinks (- for the TaskManagers' stdout)")
     a.add_argument("--dlq", help="dead-letter folder")
     a.add_argument("--parallelism", type=int, default=2)
     a.add_argument("--detached", action="store_true", help="return once the job runs")

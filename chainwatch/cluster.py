@@ -187,7 +187,7 @@ def submit_command(state: ClusterState, conf_path, *, out=None, dlq=None, parall
     command += ["--detached"] if detached else []
     command += ["--fromSavepoint", from_savepoint] if from_savepoint else []
     command += ["--python", str(JOB_FILE), "--conf", str(Path(conf_path).resolve())]
-    command += ["--out", str(Path(out).resolve())] if out and out != "-" else []
+    command += ["--out", out if out == "-" else str(Path(out).resolve())] if out else []
     command += ["--dlq", str(Path(dlq).resolve())] if dlq else []
     return command
 
