@@ -47,7 +47,9 @@ def kafka_config_file(path, geoip_dir, bootstrap: str, *, parallelism=2, checkpo
     ]
     data["kafka"] = {"bootstrap_servers": bootstrap, "group_id": f"chainwatch-{run}",
                      "findings_topic": topics["findings"], "dead_letter_topic": topics["dead"]}
-    data["time"]["idle_timeout"] = "3s"
+    # Long enough that keyed subtasks do not go idle between feeding and the clock records
+    # (a short idle timeout let the CEP watermark pass rows still buffered elsewhere: seen dropped).
+    data["time"]["idle_timeout"] = "30s"
     # A long-running job pins its history horizon, so a restore does not restart learning.
     data["steps"]["novelty"]["history_start"] = "2026-10-01T00:00:00Z"
     data["job"]["checkpoint_interval"] = "2s"
