@@ -35,6 +35,8 @@ PRINCIPAL KEYS (the same identity must get the same key from every log family of
 """
 from __future__ import annotations
 
+from chainwatch.units import parse_timestamp_ms
+
 KIND_API = "api"
 KIND_OBJECT = "object_access"
 KIND_FLOW = "flow"
@@ -47,6 +49,24 @@ class ParseError(Exception):
     def __init__(self, field: str, problem: str):
         self.field, self.problem = field, problem
         super().__init__(f"{field}: {problem}" if field else problem)
+
+
+def event_time(candidates) -> int:
+    """Epoch ms from the first present (field, value) candidate; ParseError names the field.
+
+    Parsers list their time fields in order of preference (e.g. eventTime, then @timestamp)."""
+    candidates = list(candidates)
+    for field, value in candidates:
+        if not value:   # absent or empty: try the next field
+            continue
+        if not isinstance(value, str):
+            raise ParseError(field, f"expected a timestamp string, got {value!r}")
+        try:
+            return parse_timestamp_ms(value)
+        except ValueError:
+            raise ParseError(field, f"not an ISO-8601 timestamp: {value!r}") from None
+    others = [field for field, _ in candidates[1:]]
+    raise ParseError(candidates[0][0], "missing" + (f" (no {', '.join(others)} either)" if others else ""))
 
 
 def dig(record, dotted: str):

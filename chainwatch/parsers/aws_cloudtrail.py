@@ -13,8 +13,7 @@ import hashlib
 import json
 import re
 
-from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, ParseError, dig
-from chainwatch.units import parse_timestamp_ms
+from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, ParseError, dig, event_time
 
 FORMAT = "cloudtrail"
 
@@ -86,15 +85,7 @@ def resolve_principal(identity: dict) -> tuple[str, str, str, str]:
 
 
 def _timestamp(record: dict) -> int:
-    text = record.get("eventTime") or record.get("@timestamp")
-    if not text:
-        raise ParseError("eventTime", "missing (and no @timestamp)")
-    if not isinstance(text, str):
-        raise ParseError("eventTime", f"expected a timestamp string, got {text!r}")
-    try:
-        return parse_timestamp_ms(text)
-    except ValueError:
-        raise ParseError("eventTime", f"not an ISO-8601 timestamp: {text!r}") from None
+    return event_time([("eventTime", record.get("eventTime")), ("@timestamp", record.get("@timestamp"))])
 
 
 def _first(record: dict, paths) -> str:

@@ -16,8 +16,7 @@ import ipaddress
 import json
 import re
 
-from chainwatch.model import ParseError
-from chainwatch.units import parse_timestamp_ms
+from chainwatch.model import ParseError, event_time
 
 CLAIM_OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 CLAIM_TID = "http://schemas.microsoft.com/identity/claims/tenantid"
@@ -106,15 +105,7 @@ def resource_name(resource_id: str) -> str:
 
 
 def timestamp(fields: dict, *names) -> int:
-    value = first(fields, *names)
-    if value is None:
-        raise ParseError(names[0], "missing (no " + ", ".join(names[1:]) + " either)" if len(names) > 1 else "missing")
-    if not isinstance(value, str):
-        raise ParseError(names[0], f"expected a timestamp string, got {value!r}")
-    try:
-        return parse_timestamp_ms(value)
-    except ValueError:
-        raise ParseError(names[0], f"not an ISO-8601 timestamp: {value!r}") from None
+    return event_time((name, fields.get(name)) for name in names)
 
 
 def strip_port(address) -> str:

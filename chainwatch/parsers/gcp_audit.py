@@ -23,9 +23,8 @@ import ipaddress
 import json
 import re
 
-from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, ParseError, dig
+from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, ParseError, dig, event_time
 from chainwatch.parsers.gcp_vpc_flow import entry_field, instance_key, project_from_log_name, region_of
-from chainwatch.units import parse_timestamp_ms
 
 FORMAT = "gcp_audit"
 AUDIT_LOG_TYPE = "google.cloud.audit.AuditLog"
@@ -143,16 +142,12 @@ def session_key(caller: str, service_account: str) -> str:
 # --- fields -----------------------------------------------------------------------------------
 
 def _timestamp(record: dict, payload: dict) -> int:
-    for field, text in (("timestamp", entry_field(record, "timestamp")),
-                        ("receiveTimestamp", entry_field(record, "receiveTimestamp")),
-                        ("protoPayload.requestMetadata.requestAttributes.time",
-                         dig(payload, "requestMetadata.requestAttributes.time"))):
-        if isinstance(text, str) and text:
-            try:
-                return parse_timestamp_ms(text)
-            except ValueError:
-                raise ParseError(field, f"not an RFC 3339 timestamp: {text!r}") from None
-    raise ParseError("timestamp", "missing (and no receiveTimestamp)")
+    # Only strings are timestamps here: a non-string field falls through to the next one.
+    candidates = (("timestamp", entry_field(record, "timestamp")),
+                  ("receiveTimestamp", entry_field(record, "receiveTimestamp")),
+                  ("protoPayload.requestMetadata.requestAttributes.time",
+                   dig(payload, "requestMetadata.requestAttributes.time")))
+    return event_time((field, text if isinstance(text, str) else None) for field, text in candidates)
 
 
 def project_of(record: dict, payload: dict) -> str:

@@ -17,8 +17,7 @@ import ipaddress
 import json
 import re
 
-from chainwatch.model import KIND_FLOW, ParseError, dig
-from chainwatch.units import parse_timestamp_ms
+from chainwatch.model import KIND_FLOW, ParseError, dig, event_time
 
 FORMAT = "gcp_vpcflow"
 _ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
@@ -84,14 +83,10 @@ def _ip(connection: dict, name: str) -> str:
 
 
 def _timestamp(record: dict, payload: dict) -> int:
-    for field, text in (("jsonPayload.start_time", payload.get("start_time")),
-                        ("timestamp", entry_field(record, "timestamp"))):
-        if isinstance(text, str) and text:
-            try:
-                return parse_timestamp_ms(text)
-            except ValueError:
-                raise ParseError(field, f"not an RFC 3339 timestamp: {text!r}") from None
-    raise ParseError("jsonPayload.start_time", "missing (and no timestamp)")
+    # Only strings are timestamps here: a non-string field falls through to the next one.
+    candidates = (("jsonPayload.start_time", payload.get("start_time")),
+                  ("timestamp", entry_field(record, "timestamp")))
+    return event_time((field, text if isinstance(text, str) else None) for field, text in candidates)
 
 
 def parse(record: dict, _reference) -> list[dict]:
