@@ -23,6 +23,7 @@ import yaml
 from chainwatch import cluster
 from tests.builders import write_cloudtrail, write_flows
 from tests.conftest import REPO, TEST_CONF
+from tests.findings_by_key import key_of
 from tests.scenarios import all_scenarios
 from tests.streaming import clock_records, write_scenario_files
 
@@ -30,10 +31,6 @@ SCENARIOS = all_scenarios()
 EXPECTED_KEYS = sorted(s.key for s in SCENARIOS for _ in range(s.expect))
 TIMINGS: dict[str, float] = {}
 
-
-def _key_of(finding):
-    actor = finding["actor"]
-    return actor["session"]["uid"] if "session" in actor else actor["user"]["uid"]
 
 
 def _files_config(path: Path, geoip_dir: Path, watched: Path) -> None:
@@ -143,10 +140,10 @@ def test_chainwatch_comes_only_from_the_shipped_files(run):
 
 def test_every_expected_finding_arrives_in_the_out_folder(run):
     findings = run["findings"]
-    assert sorted(_key_of(f) for f in findings) == EXPECTED_KEYS, [f["finding_info"]["uid"] for f in findings]
+    assert sorted(key_of(f) for f in findings) == EXPECTED_KEYS, [f["finding_info"]["uid"] for f in findings]
     by_key = {s.key: s for s in SCENARIOS}
     for finding in findings:
-        scenario = by_key[_key_of(finding)]
+        scenario = by_key[key_of(finding)]
         assert finding["class_uid"] == 2004
         assert finding["finding_info"]["analytic"]["uid"] == scenario.analytic
         assert set(scenario.must_cite) <= {e["uid"] for e in finding["finding_info"]["related_events"]}

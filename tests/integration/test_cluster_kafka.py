@@ -6,18 +6,15 @@ from __future__ import annotations
 import pytest
 
 from chainwatch import cluster
-from chainwatch.devbroker import create_topics, feed
 from chainwatch.config import load_config
+from chainwatch.devbroker import create_topics, feed
+from tests.findings_by_key import key_of
 from tests.scenarios import all_scenarios
 from tests.streaming import kafka_config_file, read_topic, write_scenario_files
 
 SCENARIOS = all_scenarios()
 EXPECTED_KEYS = sorted(s.key for s in SCENARIOS for _ in range(s.expect))
 
-
-def _key_of(finding):
-    actor = finding["actor"]
-    return actor["session"]["uid"] if "session" in actor else actor["user"]["uid"]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +46,7 @@ def test_job_ran_on_two_taskmanagers_at_parallelism_2(cluster_run, standalone_cl
 
 def test_exactly_the_expected_findings_on_the_findings_topic(cluster_run):
     findings = cluster_run["findings"]
-    assert sorted(_key_of(f["value"]) for f in findings) == EXPECTED_KEYS
+    assert sorted(key_of(f["value"]) for f in findings) == EXPECTED_KEYS
     for item in findings:
         assert item["key"] == item["value"]["metadata"]["uid"]
         assert item["value"]["finding_info"]["analytic"]["uid"] in ("AN1328", "AN1348")

@@ -36,8 +36,8 @@ from chainwatch.sinks.secrets import SecretSource
 from chainwatch.sinks.settings import SinkConfig
 from chainwatch.sources.files import discover
 from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, ReadFiles
-from tests.finding_samples import case_findings, positive_case, write_case
 from tests.conftest import REPO
+from tests.finding_samples import case_findings, positive_case, write_case
 from tests.hec_server import HecServer
 
 TOKEN = "5e1f0c3a-7d2b-4e59-9a60-c0ffee15c0de"

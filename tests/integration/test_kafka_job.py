@@ -12,6 +12,7 @@ from chainwatch.config import load_config
 from chainwatch.devbroker import create_topics, feed
 from chainwatch.patterns.model import load_patterns
 from chainwatch.stream import build_streaming_job, execute, stop_with_savepoint
+from tests.findings_by_key import key_of
 from tests.scenarios import all_scenarios
 from tests.streaming import kafka_config_file, read_topic, write_scenario_files
 
@@ -19,10 +20,6 @@ SCENARIOS = all_scenarios()
 EXPECTED = sum(s.expect for s in SCENARIOS)
 EXPECTED_KEYS = sorted(s.key for s in SCENARIOS for _ in range(s.expect))
 
-
-def _key_of(finding):
-    actor = finding["actor"]
-    return actor["session"]["uid"] if "session" in actor else actor["user"]["uid"]
 
 
 def _start(conf_path, savepoint=None):
@@ -57,7 +54,7 @@ def test_feed_puts_each_family_on_its_topic(kafka_run):
 
 def test_exactly_the_expected_findings_arrive_keyed_by_uid(kafka_run):
     findings = kafka_run["findings"]
-    assert sorted(_key_of(f["value"]) for f in findings) == EXPECTED_KEYS
+    assert sorted(key_of(f["value"]) for f in findings) == EXPECTED_KEYS
     for item in findings:
         assert item["key"] == item["value"]["metadata"]["uid"]
         assert item["value"]["class_uid"] == 2004
@@ -100,5 +97,5 @@ def test_stop_with_savepoint_and_resume_loses_no_finding(tmp_path, geoip_dir, ka
     finally:
         resumed.cancel().result()
     # At-least-once: a finding may arrive twice across the restart, always with the same uid.
-    assert sorted(_key_of(f["value"]) for f in {f["key"]: f for f in findings}.values()) == EXPECTED_KEYS
+    assert sorted(key_of(f["value"]) for f in {f["key"]: f for f in findings}.values()) == EXPECTED_KEYS
     assert len(before) <= EXPECTED
