@@ -73,15 +73,15 @@ def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_
     # its credentials (alias -> instance -> identity), then join the identity's own activity.
     egress_flows = events.filter(lambda e: e["kind"] == "flow" and e.get("egress")).name("egress flows")
     bindings = events.filter(lambda e: e["kind"] == "binding").name("workload bindings")
-    activity = events.filter(lambda e: e["kind"] in ("api", "object_access")).name("identity activity")
+    # API and object-access events, a creation routed to both identities: one operator, not two.
+    activity = events.flat_map(route_to_identities).name("identity activity")
     with_instance = (egress_flows.union(bindings.filter(lambda e: "alias" in e["binding"]))
                      .key_by(workload_alias, key_type=Types.STRING())
                      .process(WorkloadResolver("instance", config.job.state_ttl_ms)).name("resolve ENI/IP -> instance"))
     attributed = (with_instance.union(bindings.filter(lambda e: "principal" in e["binding"]))
                   .key_by(workload_instance, key_type=Types.STRING())
                   .process(WorkloadResolver("principal", config.job.state_ttl_ms)).name("resolve instance -> identity"))
-    step_rows = (activity.flat_map(route_to_identities).name("route creations to both identities")
-                 .union(attributed.filter(lambda e: bool(e["principal"])))
+    step_rows = (activity.union(attributed.filter(lambda e: bool(e["principal"])))
                  .key_by(identity_key, key_type=Types.STRING())
                  .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"))
     unattributed = attributed.filter(lambda e: not e["principal"]).map(

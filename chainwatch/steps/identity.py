@@ -22,8 +22,11 @@ def identity_key(event: dict) -> str:
 
 
 def route_to_identities(event: dict):
-    """A creation is about two identities: the new one (novelty) and its creator, whose session
-    may be in a privileged burst (CreateAccessKey, credentials added to an app). Both get it."""
+    """Identity activity (API calls, object access) for the identity-keyed steps. A creation is
+    about two identities: the new one (novelty) and its creator, whose session may be in a
+    privileged burst (CreateAccessKey, credentials added to an app). Both get it."""
+    if event["kind"] not in ("api", "object_access"):
+        return
     created = event.get("created")
     if created and event["principal"] and created["identity"] != event["principal"]:
         yield dict(event, route=created["identity"])
