@@ -132,7 +132,11 @@ def test_job_runs_at_the_submitted_parallelism_across_both_taskmanagers(run):
 
 def test_chainwatch_comes_only_from_the_shipped_files(run):
     python = cluster.worker_python(run["state_dir"])
-    missing = subprocess.run([str(python), "-c", "import chainwatch"], cwd=run["state_dir"], capture_output=True)
+    # Without this process's PYTHONPATH (replay jobs earlier in the session put the repo on it);
+    # the cluster's processes start without it too (cluster_env.process_env).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    missing = subprocess.run([str(python), "-c", "import chainwatch"], cwd=run["state_dir"], capture_output=True,
+                             env=env)
     assert missing.returncode != 0 and b"No module named 'chainwatch'" in missing.stderr
     logs = "".join(p.read_text(errors="replace") for p in (run["state_dir"] / "log").glob("flink-*taskexecutor*.log"))
     assert "/python-files/python-src/python-src" in logs      # -pyfs: the folder holding chainwatch/
