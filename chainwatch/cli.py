@@ -1,4 +1,4 @@
-"""chainwatch command line: replay | run | test | validate."""
+"""chainwatch command line: replay | run | test | validate | init | cluster | broker."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ import sys
 import time
 
 from chainwatch.errors import ChainwatchError
+from chainwatch.preflight import PreflightError
 
 
 def _load(conf_path, only=()):
@@ -27,10 +28,25 @@ def _write_jsonl(path, items) -> None:
             handle.close()
 
 
+def _preflight(*folders) -> None:
+    """Python, Java and disk, before anything starts a JVM: one actionable line, not a stack trace."""
+    from chainwatch.preflight import check_job_machine
+    check_job_machine(*folders)
+
+
+def _file_source_paths(config) -> list[str]:
+    paths = [p for source in config.sources if source.type == "files" for p in source.paths]
+    if not paths:
+        raise FileNotFoundError(f"{config.path}: no INPUT given and the config has no `files` source to replay")
+    return paths
+
+
 def cmd_replay(args) -> int:
     from chainwatch.replay import print_progress, replay, summary_lines
     config, patterns = _load(args.conf)
-    result = replay(config, patterns, args.inputs, streaming_watermarks=args.streaming_watermarks,
+    inputs = args.inputs or _file_source_paths(config)
+    _preflight()
+    result = replay(config, patterns, inputs, streaming_watermarks=args.streaming_watermarks,
                     progress=print_progress if sys.stderr.isatty() else None)
     _write_jsonl(args.out, result.findings)
     if args.dlq:
@@ -54,12 +70,14 @@ def cmd_validate(args) -> int:
 def cmd_test(args) -> int:
     from chainwatch.casetest import run_cases
     config, patterns = _load(args.conf, tuple(args.patterns))
+    _preflight()
     return 0 if run_cases(config, patterns) else 1
 
 
 def cmd_run(args) -> int:
     from chainwatch.stream import run
     config, patterns = _load(args.conf)
+    _preflight(*(folder for folder in (args.out, args.dlq) if folder and folder != "-"))
     run(config, patterns, out=args.out, dlq=args.dlq)
     return 0
 
@@ -100,6 +118,8 @@ def cmd_cluster(args) -> int:
     """Local standalone cluster (JobManager + TaskManagers from the venv's PyFlink) and submission."""
     from chainwatch import cluster
     try:
+        if args.action in ("start", "submit"):
+            _preflight(args.state_dir)
         if args.action == "start":
             config, _ = _load(args.conf)
             began = time.monotonic()
@@ -148,7 +168,7 @@ def _add_cluster_parser(sub) -> None:
     actions.add_parser("stop", parents=[common], help="stop exactly the processes `start` started")
     actions.add_parser("status", parents=[common], help="TaskManagers, slots and jobs (REST API)")
     a = actions.add_parser("submit", parents=[common], help="`flink run` the streaming job; prints the job id")
-    a.add_argument("--conf", required=True)
+    a.add_argument("--conf", help="job config (default: $CHAINWATCH_CONF, else the packaged one)")
     a.add_argument("--out", help="findings folder instead of the config's sinks (- for the TaskManagers' stdout)")
     a.add_argument("--dlq", help="dead-letter folder")
     a.add_argument("--parallelism", type=int, default=2)
@@ -160,12 +180,31 @@ def _add_cluster_parser(sub) -> None:
                    help="stop with a savepoint (into DIR, default the cluster's savepoint folder)")
 
 
+def cmd_init(args) -> int:
+    from chainwatch.distribution import init
+    written = init(args.dir, force=args.force)
+    print(f"wrote {len(written)} files to {args.dir}: conf/ (job config, reference catalogs), patterns/, sample/")
+    print(f"  check it:   chainwatch validate --conf {args.dir}/conf/chainwatch.yaml")
+    print(f"  replay it:  chainwatch replay --conf {args.dir}/conf/chainwatch.yaml   (the sample; or give INPUTs)")
+    return 0
+
+
+class _Version(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        from chainwatch.distribution import versions
+        print(", ".join(f"{name} {version}" for name, version in versions().items()))
+        parser.exit()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="chainwatch", description=__doc__)
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="chainwatch's, Flink's and the Kafka connector's versions")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("replay", help="run the job over files or folders, in event time, and exit")
-    p.add_argument("inputs", nargs="+", metavar="INPUT")
-    p.add_argument("--conf", help="job config (default: conf/chainwatch.yaml or $CHAINWATCH_CONF)")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="files or folders (default: the config's `files` sources: the packaged sample)")
+    p.add_argument("--conf", help="job config (default: $CHAINWATCH_CONF, else the packaged conf/chainwatch.yaml)")
     p.add_argument("--out", default="-", help="findings as OCSF JSON Lines (default: stdout)")
     p.add_argument("--dlq", help="dead-letter output, JSON Lines with reason and raw record")
     p.add_argument("--streaming-watermarks", action="store_true",
@@ -184,6 +223,10 @@ def main(argv=None) -> int:
     p = sub.add_parser("validate", help="check config and patterns")
     p.add_argument("--conf")
     p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("init", help="write an editable copy of the default conf/, patterns/ and sample/ to DIR")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
+    p.set_defaults(func=cmd_init)
     _add_cluster_parser(sub)
     _add_broker_parser(sub)
     args = parser.parse_args(argv)
@@ -195,7 +238,7 @@ def main(argv=None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, FileExistsError, PreflightError) as exc:
         print(f"chainwatch: {exc}", file=sys.stderr)
         return 2
 

@@ -19,10 +19,11 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chainwatch.cluster_env import (PACKAGE_DIR, flink_home, flink_settings, free_port, lib_dir, process_env,
+from chainwatch.cluster_env import (flink_home, flink_settings, free_port, lib_dir, process_env,
                                     stage_package, worker_python, write_conf_dir)
+from chainwatch.config import config_file
 
-JOB_FILE = PACKAGE_DIR.parent / "jobs" / "chainwatch_job.py"
+JOB_FILE = Path("chainwatch") / "jobs" / "chainwatch_job.py"       # inside the shipped copy of the package
 STATE_FILE = "cluster.json"
 _JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")     # `flink run`: "Job has been submitted with JobID ..."
 
@@ -177,16 +178,17 @@ def status(state_dir) -> dict:
 
 def submit_command(state: ClusterState, conf_path, *, out=None, dlq=None, parallelism: int = 2,
                    detached: bool = True, from_savepoint: str | None = None) -> list[str]:
-    """`flink run` for the PyFlink job: the job file with -py, the package source with -pyfs,
-    the cluster's interpreter (dependencies installed, chainwatch not) with -pyexec/-pyclientexec."""
+    """`flink run` for the PyFlink job: the package source with -pyfs, the job file from that copy
+    with -py, the cluster's interpreter (dependencies installed, chainwatch not) with
+    -pyexec/-pyclientexec. Needs nothing but the installed package."""
     state_dir = Path(state.state_dir)
     python = str(worker_python(state_dir))
+    shipped = stage_package(state_dir)
     command = [str(flink_home() / "bin" / "flink"), "run", "--parallelism", str(parallelism),
-               "--pyExecutable", python, "--pyClientExecutable", python,
-               "--pyFiles", str(stage_package(state_dir))]
+               "--pyExecutable", python, "--pyClientExecutable", python, "--pyFiles", str(shipped)]
     command += ["--detached"] if detached else []
     command += ["--fromSavepoint", from_savepoint] if from_savepoint else []
-    command += ["--python", str(JOB_FILE), "--conf", str(Path(conf_path).resolve())]
+    command += ["--python", str(shipped / JOB_FILE), "--conf", str(config_file(conf_path))]
     command += ["--out", out if out == "-" else str(Path(out).resolve())] if out else []
     command += ["--dlq", str(Path(dlq).resolve())] if dlq else []
     return command

@@ -17,8 +17,10 @@ from chainwatch.schema import Section
 from chainwatch.sinks.settings import DEFAULT_SINKS, SinkConfig, load_sinks
 from chainwatch.yamlload import load_yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = REPO_ROOT / "conf" / "chainwatch.yaml"
+# Shipped with the package (package data), so every command works from any folder with no --conf;
+# `chainwatch init DIR` writes an editable copy. In a checkout, conf/ and patterns/ link here.
+DEFAULTS_DIR = Path(__file__).resolve().parent / "defaults"
+DEFAULT_CONFIG = DEFAULTS_DIR / "conf" / "chainwatch.yaml"
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,14 @@ def _peer_baselines(section: Section) -> dict:
     return {str(group): section.float(group, minimum=0) for group in section.data}
 
 
+def config_file(path: str | Path | None = None) -> Path:
+    """The config a command uses: the one given, else $CHAINWATCH_CONF, else the packaged default."""
+    return Path(path or os.environ.get("CHAINWATCH_CONF") or DEFAULT_CONFIG).resolve()
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Load and validate a config file; raises ChainwatchError listing every problem."""
-    path = Path(path or os.environ.get("CHAINWATCH_CONF") or DEFAULT_CONFIG).resolve()
+    path = config_file(path)
     base = path.parent
     problems: list[Problem] = []
     data, files = _with_include(load_yaml(path), path, problems)

@@ -1,4 +1,4 @@
-"""python -m chainwatch.sample OUT_DIR [--days N] [--seed S] [--events N]"""
+"""python -m chainwatch.sample OUT_DIR [--days N] [--seed S] [--events N] [--file-span SECONDS]"""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=None,
                         help="aim for about this many raw records in total (scales the background)")
     parser.add_argument("--no-attacks", action="store_true", help="background only")
+    parser.add_argument("--file-span", type=int, default=None, metavar="SECONDS",
+                        help="telemetry per file and account (default: as AWS delivers, 5 min / 10 min)")
     args = parser.parse_args(argv)
     if args.days < 1:
         parser.error("--days must be at least 1")
@@ -24,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     per_hour = 400 if args.events is None else background_rate_for(args.events, args.days, not args.no_attacks)
     began = time.monotonic()
     summary = generate(args.out_dir, days=args.days, seed=args.seed, background_per_hour=per_hour,
-                       attacks=not args.no_attacks)
+                       attacks=not args.no_attacks, file_span=args.file_span)
     elapsed = time.monotonic() - began
 
     files, records = summary["files"], summary["records"]

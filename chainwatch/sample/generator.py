@@ -34,7 +34,9 @@ def background_rate_for(total_events: int, days: int, attacks: bool = True) -> i
 
 
 def generate(out_dir, *, days: int = 3, seed: int = 7, start: str = "2026-11-01T00:00:00Z",
-             background_per_hour: int = 400, attacks: bool = True) -> dict:
+             background_per_hour: int = 400, attacks: bool = True, file_span: int | None = None) -> dict:
+    """file_span: seconds of telemetry per file and account; default as AWS delivers to S3
+    (CloudTrail every 5 minutes, flow logs every 10). The packaged sample uses a day per file."""
     out = Path(out_dir)
     t0 = parse_iso(start)
     org = build_org(seed)
@@ -46,8 +48,8 @@ def generate(out_dir, *, days: int = 3, seed: int = 7, start: str = "2026-11-01T
         flows += a_flows
 
     delivery = random.Random(f"{seed}:delivery")
-    ct_files = _write_cloudtrail(out, events, delivery)
-    flow_files = _write_flows(out, flows, delivery)
+    ct_files = _write_cloudtrail(out, events, delivery, file_span or CLOUDTRAIL_EVERY)
+    flow_files = _write_flows(out, flows, delivery, file_span or FLOWS_EVERY)
     return {
         "out_dir": str(out),
         "seed": seed, "days": days, "start": iso(t0), "end": iso(t0 + days * DAY),
@@ -72,13 +74,13 @@ def _write(path: Path, text: str) -> None:
     path.write_bytes(gzip.compress(text.encode(), compresslevel=6, mtime=0))
 
 
-def _write_cloudtrail(out: Path, events: list[dict], rng: random.Random) -> int:
+def _write_cloudtrail(out: Path, events: list[dict], rng: random.Random, every: int) -> int:
     ids = Ids(rng)
     files: dict[tuple[str, int], list[dict]] = defaultdict(list)
     for ev in events:
         # CloudTrail delivers a few minutes late, so a file also holds the previous window's stragglers.
         delivered = parse_iso(ev["eventTime"]) + rng.randint(30, 420)
-        files[(ev["recipientAccountId"], delivered - delivered % CLOUDTRAIL_EVERY)].append(ev)
+        files[(ev["recipientAccountId"], delivered - delivered % every)].append(ev)
     for (account, slot) in sorted(files):
         records = files[(account, slot)]
         rng.shuffle(records)  # AWS does not order records within a file
@@ -89,12 +91,12 @@ def _write_cloudtrail(out: Path, events: list[dict], rng: random.Random) -> int:
     return len(files)
 
 
-def _write_flows(out: Path, flows: list[Flow], rng: random.Random) -> int:
+def _write_flows(out: Path, flows: list[Flow], rng: random.Random, every: int) -> int:
     ids = Ids(rng)
     files: dict[tuple[str, int], list[Flow]] = defaultdict(list)
     for fl in flows:
         delivered = fl.end + rng.randint(60, 300)
-        files[(fl.account, delivered - delivered % FLOWS_EVERY)].append(fl)
+        files[(fl.account, delivered - delivered % every)].append(fl)
     for (account, slot) in sorted(files):
         records = sorted(files[(account, slot)], key=lambda fl: (fl.start, fl.eni))
         d = utc(slot)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chainwatch.config import load_config
+from chainwatch.config import DEFAULT_CONFIG, DEFAULTS_DIR, load_config
 from chainwatch.errors import ChainwatchError
 from chainwatch.patterns.model import load_pattern, load_patterns
 from chainwatch.yamlload import load_yaml
@@ -47,11 +47,14 @@ def by_key(error: ChainwatchError) -> dict:
 
 # --- the shipped files --------------------------------------------------------------------
 
-def test_repo_config_loads():
-    config = load_config(REPO / "conf/chainwatch.yaml")
-    assert config.sources[0].paths == (str((REPO / "samples/aws").resolve()),)
+def test_repo_config_is_the_packaged_default_and_loads():
+    assert (REPO / "conf").resolve() == DEFAULTS_DIR / "conf" and (REPO / "patterns").resolve() == DEFAULTS_DIR / "patterns"
+    config = load_config()
+    assert config.path == str(DEFAULT_CONFIG)
+    assert config.sources[0].paths == (str(DEFAULTS_DIR / "sample" / "aws"),)     # the packaged sample
     assert config.sources[0].format == "auto"
-    assert config.patterns_dir == str(REPO / "patterns")
+    assert config.patterns_dir == str(DEFAULTS_DIR / "patterns")
+    assert config.geoip.city_db == str(DEFAULTS_DIR / "sample" / "geoip" / "chainwatch-City.mmdb")
     assert (config.novelty.max_age_ms, config.novelty.learning_period_ms) == (86_400_000, 86_400_000)
     assert config.novelty.history_start_ms is None
     assert config.spike.peer_baselines == {"role": 8.0, "user": 8.0, "service_account": 8.0,

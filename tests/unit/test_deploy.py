@@ -4,7 +4,6 @@ loads with the real loader, and their versions, paths, jars and Flink settings a
 installed PyFlink, the pinned requirements and the local cluster that the integration tests run."""
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import yaml
 
 from chainwatch.cluster_env import flink_home, flink_settings
 from chainwatch.config import load_config
+from chainwatch.distribution import init
 from chainwatch.patterns.model import load_patterns
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,12 +33,10 @@ def _arg(flag):
 
 @pytest.fixture(scope="module")
 def production_config(tmp_path_factory):
-    """The ConfigMap's job config where the pod mounts it, in a copy of the image's layout."""
+    """The ConfigMap's job config where the pod mounts it, in the image's layout: /opt/chainwatch
+    written by `chainwatch init` as the Dockerfile does."""
     root = tmp_path_factory.mktemp("image")
-    (root / "conf").mkdir()
-    for cloud in ("aws", "gcp", "azure"):
-        (root / "conf" / cloud).symlink_to(REPO / "conf" / cloud)
-    (root / "patterns").symlink_to(REPO / "patterns")
+    init(root)
     mount = next(m for m in DEPLOYMENT["podTemplate"]["spec"]["containers"][0]["volumeMounts"]
                  if m["name"] == "chainwatch-config")
     path = root / mount["mountPath"].removeprefix(IMAGE_ROOT)
@@ -82,10 +80,13 @@ def test_jars_the_image_copies_exist_in_pyflink_lib():
 
 
 def test_job_files_are_where_the_deployment_runs_them():
-    job = _arg("-py")
-    assert job.startswith(IMAGE_ROOT) and (REPO / job.removeprefix(IMAGE_ROOT)).is_file()
-    for folder in ("jobs", "patterns", "conf"):
-        assert f"COPY {folder} {IMAGE_ROOT}{folder}" in DOCKERFILE
+    site_packages = f"/opt/python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages/"
+    job = _arg("-py")         # the entry point is package code, in the image's site-packages
+    assert job.startswith(site_packages) and (REPO / job.removeprefix(site_packages)).is_file()
+    # conf/ (reference lists) and patterns/ beside the mounted job config come from the package
+    assert f"/opt/python/bin/chainwatch init {IMAGE_ROOT.rstrip('/')}" in DOCKERFILE
+    assert "--require-hashes --no-deps -r /tmp/runtime.lock" in DOCKERFILE
+    assert "COPY requirements/runtime.lock /tmp/runtime.lock" in DOCKERFILE
     assert _arg("-pyclientexec") == FLINK_CONF["python.executable"] == "/opt/python/bin/python3"
     assert "--prefix=/opt/python --enable-shared" in DOCKERFILE     # thread mode loads libpython
 
@@ -101,15 +102,3 @@ def test_flink_settings_match_the_local_cluster(config, tmp_path):
         assert FLINK_CONF[key].startswith("s3://"), key
     assert DEPLOYMENT["job"]["upgradeMode"] == "savepoint"
     assert DEPLOYMENT["job"]["parallelism"] <= int(FLINK_CONF["pipeline.max-parallelism"])
-
-
-def test_pinned_requirements_are_the_tested_venv():
-    spec = importlib.util.spec_from_file_location("freeze", REPO / "deploy" / "freeze_requirements.py")
-    freeze = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(freeze)
-    import tomllib
-    from packaging.requirements import Requirement
-    direct = [Requirement(d).name for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]]
-    lines = (REPO / "deploy" / "requirements.txt").read_text().splitlines()
-    pinned = dict(line.split("==") for line in lines if line and not line.startswith("#"))
-    assert pinned == freeze.closure(direct), "run .venv/bin/python deploy/freeze_requirements.py"

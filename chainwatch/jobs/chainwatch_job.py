@@ -1,14 +1,16 @@
 """PyFlink entry point that a Flink cluster runs: the same streaming job as `chainwatch run`.
 
-    flink run --parallelism 2 --python jobs/chainwatch_job.py \
+    flink run --parallelism 2 --python DIR_HOLDING_chainwatch/chainwatch/jobs/chainwatch_job.py \
         --pyFiles DIR_HOLDING_chainwatch/ --pyExecutable PYTHON --pyClientExecutable PYTHON \
-        --conf conf/chainwatch.yaml [--out DIR] [--dlq DIR]
+        --conf JOB_CONFIG [--out DIR] [--dlq DIR]
 
+It is part of the package, so an installed chainwatch can be submitted with nothing else.
 `chainwatch cluster submit` builds that command for the local cluster: -pyfs ships a copy of
 the package (Flink puts a shipped folder on PYTHONPATH, of this client and of every
-TaskManager's Python), and the -pyexec interpreter brings the dependencies (pyflink, pyyaml,
-geoip2) but not chainwatch. In the container image (deploy/Dockerfile) the package is
-installed into the image's Python instead, so the Flink Kubernetes Operator passes only -py.
+TaskManager's Python) and -py runs this file from that copy; the -pyexec interpreter brings the
+dependencies (pyflink, pyyaml, geoip2) but not chainwatch. In the container image
+(deploy/Dockerfile) the package is installed into the image's Python instead, so the Flink
+Kubernetes Operator passes only -py with this file's path in site-packages.
 
 On a cluster the parallelism is the submitter's (`flink run -p`, the FlinkDeployment's
 job.parallelism, the autoscaler), not job.parallelism of the config file: that one is for
@@ -28,7 +30,7 @@ import sys
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="chainwatch_job.py", description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--conf", help="job config (default: conf/chainwatch.yaml or $CHAINWATCH_CONF)")
+    parser.add_argument("--conf", help="job config (default: $CHAINWATCH_CONF, else the packaged conf/chainwatch.yaml)")
     parser.add_argument("--out", help="findings to this folder (rolling JSONL part files; - for stdout) instead of "
                                       "the config's sinks")
     parser.add_argument("--dlq", help="dead-letter folder")
