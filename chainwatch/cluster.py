@@ -32,6 +32,10 @@ class ClusterError(Exception):
     pass
 
 
+class NotReady(ClusterError):
+    """HTTP 503 from the REST API: the JobManager is up but still electing its leader."""
+
+
 @dataclass
 class ClusterState:
     state_dir: str
@@ -75,7 +79,7 @@ def rest(state: ClusterState, path: str, method: str = "GET", body: dict | None 
         with urllib.request.urlopen(request, timeout=timeout) as response:
             text = response.read().decode()
     except urllib.error.HTTPError as exc:   # e.g. an unknown job id: say what Flink said
-        raise ClusterError(f"{method} {path}: HTTP {exc.code}: {exc.read().decode(errors='replace')[:500]}") from exc
+        raise (NotReady if exc.code == 503 else ClusterError)(f"{method} {path}: HTTP {exc.code}: {exc.read().decode(errors='replace')[:500]}") from exc
     return json.loads(text) if text else {}
 
 
@@ -122,7 +126,7 @@ def start(state_dir, config, *, taskmanagers: int = 2, slots: int = 1, state_bac
                                    + _log_tail(state_dir, dead[0]))
             try:
                 registered = len(rest(state, "/taskmanagers", timeout=5)["taskmanagers"])
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, NotReady):
                 registered = -1 if seen is None or seen < 0 else seen   # a slow answer is not a step back
             if registered != seen:
                 seen = registered
@@ -233,7 +237,11 @@ def wait_for_job(state_dir, job_id: str, *, timeout: float = 120) -> float:
     """Seconds until the job and all its tasks are RUNNING; fails if the job fails first."""
     state, began = running_state(state_dir), time.monotonic()
     while time.monotonic() - began < timeout:
-        job = rest(state, f"/jobs/{job_id}")
+        try:
+            job = rest(state, f"/jobs/{job_id}")
+        except NotReady:
+            time.sleep(0.5)
+            continue
         if job["state"] in ("FAILED", "CANCELED", "FINISHED"):
             raise ClusterError(f"job {job_id} is {job['state']}: {job_exception(state_dir, job_id)}")
         if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
