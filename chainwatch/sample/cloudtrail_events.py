@@ -99,8 +99,9 @@ class EventFactory:
     # -- S3 data events -------------------------------------------------
 
     def s3_object(self, ts: int, identity: dict, owner: str, source_ip: str, user_agent: str,
-                  name: str, bucket: str, key: str, bytes_out: int, vpce: str | None = None) -> dict:
-        extra = {"additionalEventData": self._s3_extra(bytes_out)}
+                  name: str, bucket: str, key: str, bytes_out: int, vpce: str | None = None,
+                  bytes_in: int = 0) -> dict:
+        extra = {"additionalEventData": self._s3_extra(bytes_out, bytes_in)}
         if vpce:
             extra["vpcEndpointId"] = vpce
         return self.event(
@@ -122,9 +123,9 @@ class EventFactory:
             None, read_only=True, category="Data", extra=extra,
             resources=[{"accountId": owner, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"}])
 
-    def _s3_extra(self, bytes_out: int) -> dict:
+    def _s3_extra(self, bytes_out: int, bytes_in: int = 0) -> dict:
         return {"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256",
-                "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader",
+                "bytesTransferredIn": bytes_in, "AuthenticationMethod": "AuthHeader",
                 "x-amz-id-2": self.ids.alnum(56), "bytesTransferredOut": bytes_out}
 
     # -- STS and sign-in --------------------------------------------------

@@ -55,13 +55,14 @@ def instance_flow(rng: random.Random, inst: Instance, start: int, peer: str, por
         src, dst, srcport, dstport = peer, inst.private_ip, port, eph
     else:
         src, dst, srcport, dstport = peer, inst.private_ip, eph, port
+    # Logged in the account owning the ENI: the instance's, which is its instance-profile role's.
     return Flow(eni=inst.eni, instance_id=inst.instance_id if show_instance else None,
                 start=start, end=start + rng.randint(5, 60), src=src, dst=dst, srcport=srcport,
                 dstport=dstport, protocol=protocol, packets=packets, bytes=nbytes, action=action,
-                direction="egress" if kind == "egress" else "ingress")
+                direction="egress" if kind == "egress" else "ingress", account=inst.role.account)
 
 
 def nodata(inst: Instance, start: int) -> Flow:
     """AWS writes these when an ENI saw no traffic during the capture window."""
     return Flow(eni=inst.eni, instance_id=None if inst.hides_instance_id else inst.instance_id,
-                start=start, end=start + 60, status="NODATA")
+                start=start, end=start + 60, status="NODATA", account=inst.role.account)

@@ -5,6 +5,7 @@ determines every id the sample data contains.
 """
 from __future__ import annotations
 
+import base64
 import random
 import uuid
 from datetime import datetime, timezone
@@ -63,3 +64,15 @@ class Ids:
     def session_token(self) -> str:
         # Not a real token: only its shape (long base64 blob) matters.
         return "IQoJb3JpZ2luX2VjE" + self._pick(_ALNUM + "/+", 300) + "=="
+
+
+class FastIds(Ids):
+    """Ids drawn with one `choices` call per id: several times faster than `Ids` at a million
+    records. The draws differ, so the core org (whose bytes the packaged sample pins) keeps `Ids`."""
+
+    def _pick(self, alphabet: str, n: int) -> str:
+        return "".join(self.rng.choices(alphabet, k=n))
+
+    def session_token(self) -> str:
+        # 225 random bytes are 300 base64 characters, like the blob `Ids.session_token` draws.
+        return "IQoJb3JpZ2luX2VjE" + base64.b64encode(self.rng.getrandbits(1800).to_bytes(225, "big")).decode() + "=="
