@@ -70,8 +70,9 @@ def cmd_validate(args) -> int:
 def cmd_test(args) -> int:
     from chainwatch.casetest import run_cases
     config, patterns = _load(args.conf, tuple(args.patterns))
-    _preflight()
-    return 0 if run_cases(config, patterns) else 1
+    if args.flink:  # the plain-Python engine needs no Java
+        _preflight()
+    return 0 if run_cases(config, patterns, flink=args.flink) else 1
 
 
 def cmd_run(args) -> int:
@@ -216,9 +217,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="findings folder (rolling JSONL files) or - for stdout; default: the configured sinks")
     p.add_argument("--dlq", help="dead-letter folder")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("test", help="run the patterns' embedded cases through the real pipeline")
+    p = sub.add_parser("test", help="run the patterns' embedded cases (plain-Python engine; --flink: the real job)")
     p.add_argument("patterns", nargs="*", metavar="PATTERN")
     p.add_argument("--conf")
+    p.add_argument("--flink", action="store_true",
+                   help="run the cases through the real Flink pipeline (one job, tens of seconds) "
+                        "instead of the plain-Python engine (milliseconds)")
     p.set_defaults(func=cmd_test)
     p = sub.add_parser("validate", help="check config and patterns")
     p.add_argument("--conf")

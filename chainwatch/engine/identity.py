@@ -1,0 +1,45 @@
+"""Identity activity -> step rows, as steps.operators.IdentityStepsOperator emits them.
+
+Every identity's events in event-time order (ties: input order) through the same pure
+IdentitySteps logic, one state dict per key. All keys run in one event-time order, as timers
+fire at the end-of-input watermark, so the history horizon (when none is configured) is the
+earliest event so far, as in the operator with parallelism 1.
+"""
+from __future__ import annotations
+
+import copy
+import json
+
+from chainwatch.steps.identity import IdentitySteps, identity_key, route_to_identities
+from chainwatch.steps.inventory import load_inventory
+
+STEP_ROW_FIELDS = ("principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence")
+
+
+def identity_events(events: list[dict], attributed: list[tuple]) -> list[dict]:
+    """API and object-access events (a creation routed to both identities) and the attributed
+    egress flows, in the order the identity operator processes them."""
+    # Each routed copy is its own object, as after Flink's serialisation between operators.
+    activity = [(e["ts"], n, copy.deepcopy(routed)) for n, e in enumerate(events) for routed in route_to_identities(e)]
+    return [event for _ts, _n, event in sorted(activity + attributed, key=lambda t: (t[0], t[1]))]
+
+
+def step_rows(config, events: list[dict]) -> list[dict]:
+    """Rows with the operator's columns (evidence as its JSON text), in emission order."""
+    logic = IdentitySteps(config, load_inventory(config.novelty.inventory))
+    states: dict[str, dict] = {}
+    history_start = config.novelty.history_start_ms
+    rows = []
+    for event in events:
+        key = identity_key(event)
+        state = states.get(key) or {}
+        if config.novelty.history_start_ms is None:
+            history_start = min(t for t in (history_start, state.get("history_start"), event["ts"]) if t is not None)
+            state["history_start"] = history_start
+        emitted = logic.process(key, state, event, history_start)
+        states[key] = state
+        for seq, row in enumerate(emitted):
+            rows.append({"principal": row["principal"], "session": row["session"], "step": row["step"],
+                         "ts": row["ts"], "seq": seq, "account": row["account"], "region": row["region"],
+                         "cloud": row["cloud"], "evidence": json.dumps(row, default=str, separators=(",", ":"))})
+    return rows

@@ -1,0 +1,48 @@
+"""The two workload-binding hops of pipeline.build_pipeline: an egress flow is bound to the
+identity holding its workload's credentials (alias -> instance -> identity).
+
+The same keys and hop logic as steps.operators.WorkloadResolver (steps.workload), with a dict
+for the keyed state.
+"""
+from __future__ import annotations
+
+import copy
+
+from chainwatch.steps.workload import binding_value, resolve, workload_alias, workload_instance
+
+
+class Resolver:
+    """One hop: `field` is 'instance' (keyed by alias) or 'principal' (keyed by instance)."""
+
+    def __init__(self, field: str):
+        self.field, self.bound = field, {}
+
+    def on_event(self, key: str, event: dict):
+        if event["kind"] == "binding":
+            value = binding_value(self.field, event)
+            if value:
+                self.bound[key] = value
+            return None
+        return resolve(self.field, self.bound.get(key), event)
+
+
+def _hop(field: str, key_of, tagged):
+    """tagged: (ts, order, event). Each key's events in event-time order (ties: input order), as
+    the keyed operator releases them at the end-of-input watermark."""
+    resolver = Resolver(field)
+    out = []
+    for ts, order, event in sorted(tagged, key=lambda t: (t[0], t[1])):
+        resolved = resolver.on_event(key_of(event), event)
+        if resolved is not None:
+            out.append((ts, order, resolved))
+    return out
+
+
+def attribute_egress(events: list[dict]) -> tuple[list[tuple], list[dict]]:
+    """Egress flows bound to an identity, as (ts, input order, event), and those bound to none."""
+    flows = [(e["ts"], n, copy.deepcopy(e)) for n, e in enumerate(events) if e["kind"] == "flow" and e.get("egress")]
+    bindings = [(e["ts"], n, e) for n, e in enumerate(events) if e["kind"] == "binding"]
+    with_instance = _hop("instance", workload_alias, flows + [b for b in bindings if "alias" in b[2]["binding"]])
+    attributed = _hop("principal", workload_instance,
+                      with_instance + [b for b in bindings if "principal" in b[2]["binding"]])
+    return ([t for t in attributed if t[2]["principal"]], [t[2] for t in attributed if not t[2]["principal"]])
