@@ -13,7 +13,8 @@ from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
 from chainwatch.steps.identity import identity_key, route_to_identities
-from chainwatch.steps.operators import STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver
+from chainwatch.steps.operators import STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver, flush_interval_ms
+from chainwatch.steps.workload import workload_alias, workload_instance
 
 
 class EventTime(TimestampAssigner):
@@ -29,22 +30,6 @@ def watermark_strategy(config, end_of_input_only: bool) -> WatermarkStrategy:
         strategy = (WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(config.time.watermark_delay_ms))
                     .with_idleness(Duration.of_millis(config.time.idle_timeout_ms)))
     return strategy.with_timestamp_assigner(EventTime())
-
-
-def workload_alias(event: dict) -> str:
-    """Stage-one key of an egress flow or alias binding: the instance if known, else ENI or private IP."""
-    if event["kind"] == "binding":
-        return event["binding"]["alias"]
-    flow = event["flow"]
-    if flow["instance"]:
-        return f"instance:{flow['instance']}"
-    if flow["eni"]:
-        return f"eni:{flow['eni']}"
-    return f"ip:{event['account']}:{flow['src']}"
-
-
-def workload_instance(event: dict) -> str:
-    return event["binding"]["instance"] if event["kind"] == "binding" else event["flow"]["instance"]
 
 
 class FormatFinding(MapFunction):
@@ -69,25 +54,43 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
 
 def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None):
     """events: normalised events with timestamps and watermarks. Returns (findings, unattributed)."""
-    # Enrich and steps: egress flows are bound to an identity through the workload that holds
-    # its credentials (alias -> instance -> identity), then join the identity's own activity.
-    egress_flows = events.filter(lambda e: e["kind"] == "flow" and e.get("egress")).name("egress flows")
-    bindings = events.filter(lambda e: e["kind"] == "binding").name("workload bindings")
-    # API and object-access events, a creation routed to both identities: one operator, not two.
+    steps, unattributed = build_steps(config, events)
+    return build_matches(env, patterns, steps, t_env), unattributed
+
+
+def to_instance_hop(event: dict) -> bool:
+    """Egress flows and the bindings that name their instance (ENI / private IP -> instance)."""
+    return (event.get("egress", False) if event["kind"] == "flow"
+            else event["kind"] == "binding" and "alias" in event["binding"])
+
+
+def build_steps(config, events):
+    """Enrich and steps: egress flows are bound to an identity through the workload that holds
+    its credentials (alias -> instance -> identity), then join the identity's own activity.
+    Returns (step rows, egress flows bound to no identity)."""
+    # Filters, not side outputs: a side output costs ~70 us an event in PyFlink's thread mode,
+    # a filter's call a few (bench/README.md).
     activity = events.flat_map(route_to_identities).name("identity activity")
-    with_instance = (egress_flows.union(bindings.filter(lambda e: "alias" in e["binding"]))
+    bindings = events.filter(lambda e: e["kind"] == "binding" and "principal" in e["binding"]).name("identity bindings")
+    flush_ms = flush_interval_ms(config)
+    with_instance = (events.filter(to_instance_hop).name("egress flows, alias bindings")
                      .key_by(workload_alias, key_type=Types.STRING())
-                     .process(WorkloadResolver("instance", config.job.state_ttl_ms)).name("resolve ENI/IP -> instance"))
-    attributed = (with_instance.union(bindings.filter(lambda e: "principal" in e["binding"]))
+                     .process(WorkloadResolver("instance", config.job.state_ttl_ms, flush_ms))
+                     .name("resolve ENI/IP -> instance"))
+    attributed = (with_instance.union(bindings)
                   .key_by(workload_instance, key_type=Types.STRING())
-                  .process(WorkloadResolver("principal", config.job.state_ttl_ms)).name("resolve instance -> identity"))
+                  .process(WorkloadResolver("principal", config.job.state_ttl_ms, flush_ms))
+                  .name("resolve instance -> identity"))
     step_rows = (activity.union(attributed.filter(lambda e: bool(e["principal"])))
                  .key_by(identity_key, key_type=Types.STRING())
                  .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"))
     unattributed = attributed.filter(lambda e: not e["principal"]).map(
         lambda e: json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}), Types.STRING())
+    return step_rows, unattributed
 
-    # CEP: one MATCH_RECOGNIZE per pattern over the step rows only.
+
+def build_matches(env, patterns, step_rows, t_env=None):
+    """CEP: one MATCH_RECOGNIZE per pattern over the step rows only; the findings as OCSF JSON."""
     t_env = t_env or StreamTableEnvironment.create(env)
     t_env.create_temporary_view(STEP_TABLE, _step_table(t_env, step_rows))
     findings = None
@@ -95,4 +98,4 @@ def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_
         matches = t_env.to_data_stream(t_env.sql_query(compile_pattern(pattern)))
         formatted = matches.map(FormatFinding(pattern), Types.STRING()).name(f"{pattern.id} findings")
         findings = formatted if findings is None else findings.union(formatted)
-    return findings, unattributed
+    return findings
