@@ -5,7 +5,7 @@
 Each stage is one Flink job on the embedded mini-cluster, run after a warm-up job in the same
 process (so the JVM start is not in any figure), ending in a sink that drops everything:
   parse    files -> read + parse + enrich (the ReadFiles operator)
-  shuffle  + route to identities, key by identity, a keyed operator that passes events through
+  shuffle  + the identity lane keyed by identity, a keyed operator that passes batches through
   buffer   + the event-time ordering buffer (ListState + flush timers), no steps
   steps    the whole graph up to the step rows (pipeline.build_steps), no CEP
   full     the whole replay: steps, CEP, findings (chainwatch.replay.replay)
@@ -27,8 +27,8 @@ from chainwatch.replay import replay
 from chainwatch.runtime import make_env
 from chainwatch.sources.files import discover, records_from_file
 from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, ReadFiles
-from chainwatch.steps.identity import identity_key, route_to_identities
-from chainwatch.steps.operators import EventTimeOrdered, flush_interval_ms
+from chainwatch.steps.lanes import IDENTITY
+from chainwatch.steps.operators import EventTimeOrdered
 
 
 class PassThrough(KeyedProcessFunction):
@@ -48,12 +48,12 @@ def _prefix(config, files, stage: str) -> float:
         normalised.get_side_output(tag).filter(lambda e: False).print()
     events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, True))
     if stage == "steps":
-        steps, unattributed = build_steps(config, events)
+        steps, unattributed = build_steps(config, events, live=False)
         steps.filter(lambda r: False).print()
         unattributed.filter(lambda r: False).print()
     elif stage != "parse":
-        keyed = events.flat_map(route_to_identities).key_by(identity_key, key_type=Types.STRING())
-        events = keyed.process(PassThrough() if stage == "shuffle" else BufferOnly(flush_interval_ms(config)))
+        keyed = events.filter(lambda batch: batch[0] == IDENTITY).key_by(lambda batch: batch[1], key_type=Types.STRING())
+        events = keyed.process(PassThrough() if stage == "shuffle" else BufferOnly(False))
     if stage != "steps":
         events.filter(lambda e: False).print()
     began = time.monotonic()

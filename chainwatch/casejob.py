@@ -34,7 +34,8 @@ def _case_outputs(env, config, n: int, pattern, case, folder: Path):
                   .process(ReadFiles(case_config)).name(f"case {n} read + parse + enrich"))
     stream = normalised.assign_timestamps_and_watermarks(watermark_strategy(case_config, True))
     # A table environment per case: each registers its own `steps` view.
-    findings, unattributed = build_pipeline(env, case_config, [pattern], stream, StreamTableEnvironment.create(env))
+    findings, unattributed = build_pipeline(env, case_config, [pattern], stream, StreamTableEnvironment.create(env),
+                                            live=False)
     return len(files), _tag(findings, n, _FINDING).union(
         _tag(normalised.get_side_output(DEAD_LETTERS), n, _DEAD),
         _tag(normalised.get_side_output(READ_STATS), n, _STATS),

@@ -12,14 +12,13 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
-from chainwatch.steps.identity import identity_key, route_to_identities
-from chainwatch.steps.operators import STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver, flush_interval_ms
-from chainwatch.steps.workload import workload_alias, workload_instance
+from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, batch_time
+from chainwatch.steps.operators import STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver
 
 
 class EventTime(TimestampAssigner):
     def extract_timestamp(self, value, record_timestamp):
-        return value["ts"]
+        return batch_time(value)
 
 
 def watermark_strategy(config, end_of_input_only: bool) -> WatermarkStrategy:
@@ -52,40 +51,41 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
     return t_env.from_data_stream(step_rows, schema)
 
 
-def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None):
-    """events: normalised events with timestamps and watermarks. Returns (findings, unattributed)."""
-    steps, unattributed = build_steps(config, events)
+def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None, *, live: bool):
+    """events: normalised event batches (steps.lanes) with timestamps and watermarks; live: the
+    watermarks advance before the end of input (run; replay --streaming-watermarks), not only at
+    its end (replay). Returns (findings, unattributed)."""
+    steps, unattributed = build_steps(config, events, live=live)
     return build_matches(env, patterns, steps, t_env), unattributed
 
 
-def to_instance_hop(event: dict) -> bool:
-    """Egress flows and the bindings that name their instance (ENI / private IP -> instance)."""
-    return (event.get("egress", False) if event["kind"] == "flow"
-            else event["kind"] == "binding" and "alias" in event["binding"])
+def _lane(name: str):
+    return lambda batch: batch[0] == name
 
 
-def build_steps(config, events):
-    """Enrich and steps: egress flows are bound to an identity through the workload that holds
-    its credentials (alias -> instance -> identity), then join the identity's own activity.
-    Returns (step rows, egress flows bound to no identity)."""
-    # Filters, not side outputs: a side output costs ~70 us an event in PyFlink's thread mode,
-    # a filter's call a few (bench/README.md).
-    activity = events.flat_map(route_to_identities).name("identity activity")
-    bindings = events.filter(lambda e: e["kind"] == "binding" and "principal" in e["binding"]).name("identity bindings")
-    flush_ms = flush_interval_ms(config)
-    with_instance = (events.filter(to_instance_hop).name("egress flows, alias bindings")
-                     .key_by(workload_alias, key_type=Types.STRING())
-                     .process(WorkloadResolver("instance", config.job.state_ttl_ms, flush_ms))
+def build_steps(config, batches, *, live: bool):
+    """Enrich and steps over (lane, key, [events]) batches (steps.lanes): egress flows are bound
+    to an identity through the workload that holds its credentials (alias -> instance ->
+    identity), then join the identity's own activity. Returns (step rows, egress flows bound to
+    no identity, as JSON lines)."""
+    def key(batch):
+        return batch[1]
+
+    with_instance = (batches.filter(_lane(INSTANCE_HOP)).name("egress flows, alias bindings")
+                     .key_by(key, key_type=Types.STRING())
+                     .process(WorkloadResolver("instance", config.job.state_ttl_ms, live))
                      .name("resolve ENI/IP -> instance"))
-    attributed = (with_instance.union(bindings)
-                  .key_by(workload_instance, key_type=Types.STRING())
-                  .process(WorkloadResolver("principal", config.job.state_ttl_ms, flush_ms))
+    attributed = (with_instance.union(batches.filter(_lane(IDENTITY_HOP)).name("instance -> identity bindings"))
+                  .key_by(key, key_type=Types.STRING())
+                  .process(WorkloadResolver("principal", config.job.state_ttl_ms, live))
                   .name("resolve instance -> identity"))
-    step_rows = (activity.union(attributed.filter(lambda e: bool(e["principal"])))
-                 .key_by(identity_key, key_type=Types.STRING())
-                 .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"))
-    unattributed = attributed.filter(lambda e: not e["principal"]).map(
-        lambda e: json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}), Types.STRING())
+    step_rows = (batches.filter(_lane(IDENTITY)).name("identity activity")
+                 .union(attributed.filter(key).name("attributed egress"))
+                 .key_by(key, key_type=Types.STRING())
+                 .process(IdentityStepsOperator(config, live), output_type=STEP_ROW_TYPE).name("identity steps"))
+    unattributed = attributed.filter(lambda batch: not batch[1]).flat_map(
+        lambda batch: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in batch[2]),
+        Types.STRING())
     return step_rows, unattributed
 
 

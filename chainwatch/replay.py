@@ -47,7 +47,7 @@ def replay(config, patterns, inputs, *, streaming_watermarks: bool = False, prog
     normalised = (env.from_collection(files, type_info=Types.STRING()).name("input files")
                   .process(ReadFiles(config)).name("read + parse + enrich"))
     events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, not streaming_watermarks))
-    findings, unattributed = build_pipeline(env, config, patterns, events)
+    findings, unattributed = build_pipeline(env, config, patterns, events, live=streaming_watermarks)
     outputs = _tag(findings, _FINDING).union(
         _tag(normalised.get_side_output(DEAD_LETTERS), _DEAD),
         _tag(normalised.get_side_output(READ_STATS), _STATS),

@@ -9,8 +9,10 @@ from pyflink.datastream import OutputTag, ProcessFunction
 from chainwatch.coverage import observe as observe_coverage
 from chainwatch.normalise import Normaliser
 from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
+from chainwatch.steps.lanes import batches, lanes
 
 DEAD_LETTERS = OutputTag("dead-letters", Types.STRING())
+_MAX_ROUTED = 20_000
 READ_STATS = OutputTag("read-stats", Types.STRING())
 
 
@@ -22,9 +24,11 @@ class _Normalising(ProcessFunction):
         self.normaliser = Normaliser(self.config)
 
     def _records(self, records, report_counts: bool = True):
-        """Normalise records; yields events, dead letters and, last, the counts."""
+        """Normalise records; yields dead letters, then the events as batches per step lane and
+        key (steps.lanes), then the counts."""
         counts = {"read": 0, "normalised": 0, "dead_lettered": 0, "events": 0}
         coverage: dict = {}
+        routed = []
         for ref, payload, framing in records:
             counts["read"] += 1
             events, dead = self.normaliser.normalise(ref, payload, framing, self.source_format)
@@ -36,10 +40,13 @@ class _Normalising(ProcessFunction):
             counts["events"] += len(events)
             for event in events:
                 observe_coverage(coverage, event, self.config.reference)
-                # No step uses a flow that does not leave for an external address: counted
-                # and covered above, but not shipped on through the job (half of all events).
-                if event["kind"] != "flow" or event.get("egress"):
-                    yield event
+                # What no step uses (a flow that does not leave for an external address: half
+                # of all events) is counted and covered, but not shipped on through the job.
+                routed.extend(lanes(event))
+            if len(routed) >= _MAX_ROUTED:       # a huge file must not be held whole
+                yield from batches(routed)
+                routed = []
+        yield from batches(routed)
         if report_counts:
             yield READ_STATS, json.dumps(dict(counts, coverage=coverage))
 

@@ -11,11 +11,12 @@ import json
 
 from pyflink.common import Duration, Row, Time, Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
-from pyflink.datastream.state import ListStateDescriptor, StateTtlConfig, ValueStateDescriptor
+from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
-from chainwatch.steps.identity import IdentitySteps, identity_key
+from chainwatch.steps.identity import IdentitySteps
+from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, batches
 from chainwatch.steps.inventory import load_inventory
-from chainwatch.steps.workload import binding_value, resolve, workload_alias, workload_instance
+from chainwatch.steps.workload import binding_value, resolve, workload_instance
 
 STEP_ROW_FIELDS = ["principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence"]
 STEP_ROW_TYPE = Types.ROW_NAMED(STEP_ROW_FIELDS, [Types.STRING(), Types.STRING(), Types.STRING(), Types.LONG(),
@@ -38,74 +39,89 @@ def _ttl(ms: int) -> StateTtlConfig:
             .cleanup_in_rocksdb_compact_filter(1000, Duration(None)).build())
 
 
+_NEVER = 2**63
+
+
 class EventTimeOrdered(KeyedProcessFunction):
     """Hands each key's events to `on_events` in event-time order, in batches.
 
-    An event waits in a ListState (an append: nothing is read back per event) until the
-    watermark passes it. Timers are per key and flush slot (`flush_ms`), not per event: when one
-    fires, every waiting event the watermark has passed goes out as one sorted batch, so a
-    subclass reads and writes its own state once per batch instead of once per event. A replay
-    (no watermark until the end of input) flushes each key once. Ties keep arrival order (the
-    sort is stable).
+    Input elements are batches, (lane, key, [events]) (steps.lanes). Events wait in keyed state
+    until the watermark passes them; a subclass gets every event the watermark has passed as one
+    sorted batch and reads and writes its own state once per batch. Ties keep arrival order.
 
-    Each call into Flink's state or timer service costs 15-30 us in thread mode (measured with
-    cProfile in the operator: bench/README.md), more than the step logic of an event, so the
-    per-event path makes one: the append. The watermark is not asked for: an event the
-    watermark has already passed (late) waits like any other and goes out, in order, at the
-    next watermark. A timer is registered only for a slot later than the key's latest armed one
-    (`armed`, operator memory: a cache of what Flink's timer service holds, rebuilt after a
-    restore by registering again, which Flink de-duplicates); an event of an earlier slot goes
-    out with the armed timer, at most one slot later.
+    Each call into Flink's state or timer service costs 15-30 us in thread mode (cProfile in the
+    operator: bench/README.md), more than the step logic of an event. How events wait depends on
+    the watermarks (`live`):
+    - end of input only (replay): a batch is one append to a ListState, and a key has one timer,
+      at its earliest event (`armed`, operator memory: a cache of the timer Flink holds; Flink
+      de-duplicates a second registration). At the end of input each key flushes once, keys in
+      the order of their earliest event, so a replay processes keys oldest first whatever order
+      its files are read in (the history horizon, when none is configured, is the earliest
+      event processed so far).
+    - live watermarks (run, the cluster, replay --streaming-watermarks): a MapState entry and a
+      timer per event time: an event must go out before the watermark that passes it goes
+      downstream, or the next keyed operator and MATCH_RECOGNIZE see it late and drop it. A
+      coarser flush (a timer per slot of a quarter of the watermark delay) was faster and lost a
+      finding across a savepoint restart (tests/integration/test_kafka_job.py).
     """
 
-    def __init__(self, flush_ms: int, key_of):
-        # key_of: the key_by function; the key computed from the event costs far less than
-        # asking Flink for it (ctx.get_current_key: ~11 us a call in thread mode).
-        self.flush_ms, self.key_of = max(1, flush_ms), key_of
+    def __init__(self, live: bool):
+        self.live = live
 
     def open(self, runtime_context: RuntimeContext):
-        self.pending = runtime_context.get_list_state(ListStateDescriptor("pending", Types.PICKLED_BYTE_ARRAY()))
-        self.armed: dict = {}      # key -> the latest flush timer registered and not yet fired
+        if self.live:
+            self.waiting = runtime_context.get_map_state(
+                MapStateDescriptor("pending", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
+        else:
+            self.pending = runtime_context.get_list_state(ListStateDescriptor("pending", Types.PICKLED_BYTE_ARRAY()))
+        self.armed: dict = {}      # key -> its armed flush timer (end of input only)
 
-    def process_element(self, event, ctx: KeyedProcessFunction.Context):
-        self.pending.add(event)
-        ts, key = event["ts"], self.key_of(event)
-        slot_end = ts - ts % self.flush_ms + self.flush_ms - 1
-        if slot_end > self.armed.get(key, -1):
-            ctx.timer_service().register_event_time_timer(slot_end)
-            self.armed[key] = slot_end
-        return ()
+    def process_element(self, batch, ctx: KeyedProcessFunction.Context):
+        _lane, key, events = batch
+        if not self.live:
+            self.pending.add(events)
+            earliest = min(event["ts"] for event in events)
+            if earliest < self.armed.get(key, _NEVER):
+                ctx.timer_service().register_event_time_timer(earliest)
+                self.armed[key] = earliest
+            return
+        watermark = ctx.timer_service().current_watermark()
+        by_time: dict[int, list] = {}
+        for event in events:
+            if event["ts"] > watermark:
+                by_time.setdefault(event["ts"], []).append(event)
+        for ts, arrived in by_time.items():
+            waiting = self.waiting.get(ts)
+            if waiting is None:
+                waiting = []
+                ctx.timer_service().register_event_time_timer(ts)
+            self.waiting.put(ts, waiting + arrived)
+        late = sorted((event for event in events if event["ts"] <= watermark), key=lambda e: e["ts"])
+        if late:    # behind the watermark (their time's timer has fired): at once
+            yield from self.on_events(late, key)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
-        if self.armed.get(key, -1) <= timestamp:
+        if self.live:
+            due = self.waiting.get(timestamp) or []
+            self.waiting.remove(timestamp)
+        else:
             self.armed.pop(key, None)
-        due = self._due(ctx.timer_service().current_watermark())
+            waiting = [event for events in self.pending.get() or () for event in events]
+            watermark = ctx.timer_service().current_watermark()       # the end of input: all due
+            due = sorted((e for e in waiting if e["ts"] <= watermark), key=lambda e: e["ts"])
+            later = [e for e in waiting if e["ts"] > watermark]
+            if later:          # only if watermarks came before the end after all
+                self.pending.update([later])
+                self.armed[key] = min(e["ts"] for e in later)
+                ctx.timer_service().register_event_time_timer(self.armed[key])
+            else:
+                self.pending.clear()
         if due:
             yield from self.on_events(due, key)
 
-    def _due(self, watermark: int) -> list:
-        """Waiting events at or behind the watermark, sorted; the rest keep waiting."""
-        waiting = list(self.pending.get() or ())
-        if not waiting:
-            return []
-        due = [e for e in waiting if e["ts"] <= watermark]
-        if len(due) < len(waiting):
-            self.pending.update([e for e in waiting if e["ts"] > watermark])
-        else:
-            self.pending.clear()
-        due.sort(key=lambda e: e["ts"])
-        return due
-
     def on_events(self, events: list, key):
         raise NotImplementedError
-
-
-def flush_interval_ms(config) -> int:
-    """How often a key's waiting events are flushed as the watermark passes them. Findings wait for
-    the watermark (time.watermark_delay) anyway; a quarter of it more bounds how often a busy
-    key's buffer is read back (about 5 times per event) while adding little to the delay."""
-    return max(1_000, config.time.watermark_delay_ms // 4)
 
 
 class WorkloadResolver(EventTimeOrdered):
@@ -115,8 +131,8 @@ class WorkloadResolver(EventTimeOrdered):
     it fills in the identity (learned from instance-profile role sessions).
     """
 
-    def __init__(self, field: str, state_ttl_ms: int, flush_ms: int):
-        super().__init__(flush_ms, workload_alias if field == "instance" else workload_instance)
+    def __init__(self, field: str, state_ttl_ms: int, live: bool):
+        super().__init__(live)
         self.field, self.state_ttl_ms = field, state_ttl_ms
 
     def open(self, runtime_context: RuntimeContext):
@@ -126,19 +142,26 @@ class WorkloadResolver(EventTimeOrdered):
         self.bound = runtime_context.get_state(descriptor)
 
     def on_events(self, events, key):
+        """Resolved flows go on as batches for the next hop: keyed by instance after the first,
+        by identity after the second ("" for none: the unattributed egress)."""
         bound = initial = self.bound.value()
+        resolved = []
         for event in events:
             if event["kind"] == "binding":
                 bound = binding_value(self.field, event) or bound
             else:
-                yield resolve(self.field, bound, event)
+                resolved.append(resolve(self.field, bound, event))
         if bound != initial:
             self.bound.update(bound)
+        if self.field == "instance":
+            yield from batches((IDENTITY_HOP, workload_instance(e), e) for e in resolved)
+        else:
+            yield from batches((IDENTITY, e["principal"], e) for e in resolved)
 
 
 class IdentityStepsOperator(EventTimeOrdered):
-    def __init__(self, config):
-        super().__init__(flush_interval_ms(config), identity_key)
+    def __init__(self, config, live: bool):
+        super().__init__(live)
         self.config = config
 
     def open(self, runtime_context: RuntimeContext):

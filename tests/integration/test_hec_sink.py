@@ -98,7 +98,7 @@ def pipeline_run(tmp_path_factory, config, patterns, token_file):
         files = env.from_collection(discover([folder]), type_info=Types.STRING())
         normalised = files.process(ReadFiles(job_config)).name("read + parse + enrich")
         events_stream = normalised.assign_timestamps_and_watermarks(watermark_strategy(job_config, True))
-        findings, _unattributed = build_pipeline(env, job_config, patterns, events_stream)
+        findings, _unattributed = build_pipeline(env, job_config, patterns, events_stream, live=False)
         dead_letters = attach_finding_sinks(findings, job_config, None)
         outputs = collect(findings.map(lambda f: "F" + f, Types.STRING()).union(
             dead_letters.map(lambda d: "D" + d, Types.STRING()),

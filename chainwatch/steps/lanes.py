@@ -1,0 +1,47 @@
+"""Which keyed step operator an event goes to, and under which key: its lanes. No PyFlink.
+
+  identity       API calls and object access, keyed by identity (a creation goes to both the
+                 new identity and its creator), and egress flows once bound to an identity
+  instance-hop   egress flows and the bindings that name their instance, keyed by ENI / IP
+  identity-hop   flows with their instance, and the bindings instance -> identity
+
+Events travel between operators as batches, one per lane and key and per input unit (a file in
+a replay, a line or record in a stream): (lane, key, [events]). In PyFlink each element that
+crosses an operator boundary or touches keyed state costs tens of microseconds whatever its
+size, so a batch of ten events costs about what one event did (bench/README.md).
+"""
+from __future__ import annotations
+
+from chainwatch.steps.identity import identity_key, route_to_identities
+from chainwatch.steps.workload import workload_alias, workload_instance
+
+IDENTITY, INSTANCE_HOP, IDENTITY_HOP = "identity", "instance-hop", "identity-hop"
+
+
+def lanes(event: dict):
+    """(lane, key, event) for every lane the event goes to; none for what no step uses."""
+    kind = event["kind"]
+    if kind == "flow":
+        if event.get("egress"):
+            yield INSTANCE_HOP, workload_alias(event), event
+    elif kind == "binding":
+        if "alias" in event["binding"]:
+            yield INSTANCE_HOP, workload_alias(event), event
+        if "principal" in event["binding"]:
+            yield IDENTITY_HOP, workload_instance(event), event
+    else:
+        for routed in route_to_identities(event):
+            yield IDENTITY, identity_key(routed), routed
+
+
+def batches(routed) -> list[tuple]:
+    """(lane, key, event) items -> (lane, key, [events]) in first-seen order, events in input order."""
+    grouped: dict[tuple, list] = {}
+    for lane, key, event in routed:
+        grouped.setdefault((lane, key), []).append(event)
+    return [(lane, key, events) for (lane, key), events in grouped.items()]
+
+
+def batch_time(batch: tuple) -> int:
+    """A batch's event time for watermarks: its earliest event's."""
+    return min(event["ts"] for event in batch[2])

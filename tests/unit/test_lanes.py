@@ -1,0 +1,47 @@
+"""Which keyed step operator gets an event, under which key, and how events travel in batches."""
+from __future__ import annotations
+
+from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, batch_time, batches, lanes
+
+ROLE = "arn:aws:iam::111122223333:role/app"
+NEW_USER = "arn:aws:iam::111122223333:user/new"
+
+
+def _api(ts, principal=ROLE, **extra):
+    return {"kind": "api", "ts": ts, "principal": principal, **extra}
+
+
+def _flow(ts, egress, eni="eni-1", instance=""):
+    return {"kind": "flow", "ts": ts, "egress": egress, "account": "111122223333",
+            "flow": {"instance": instance, "eni": eni, "src": "10.0.0.5"}}
+
+
+def test_api_and_object_access_go_to_their_identity():
+    assert [(lane, key) for lane, key, _ in lanes(_api(1))] == [(IDENTITY, ROLE)]
+    access = {"kind": "object_access", "ts": 2, "principal": ROLE}
+    assert [(lane, key) for lane, key, _ in lanes(access)] == [(IDENTITY, ROLE)]
+
+
+def test_a_creation_goes_to_the_new_identity_and_its_creator():
+    created = _api(3, created={"identity": NEW_USER, "identity_type": "user"})
+    assert [(lane, key, e.get("route")) for lane, key, e in lanes(created)] == [
+        (IDENTITY, NEW_USER, NEW_USER), (IDENTITY, ROLE, ROLE)]
+
+
+def test_only_egress_flows_travel_keyed_by_instance_or_eni():
+    assert list(lanes(_flow(4, egress=False))) == []
+    assert [(lane, key) for lane, key, _ in lanes(_flow(5, egress=True))] == [(INSTANCE_HOP, "eni:eni-1")]
+    assert [(lane, key) for lane, key, _ in lanes(_flow(6, True, instance="i-9"))] == [(INSTANCE_HOP, "instance:i-9")]
+
+
+def test_a_binding_goes_to_each_hop_it_teaches():
+    both = {"kind": "binding", "ts": 7, "binding": {"alias": "eni:eni-1", "instance": "i-9", "principal": ROLE}}
+    assert [(lane, key) for lane, key, _ in lanes(both)] == [(INSTANCE_HOP, "eni:eni-1"), (IDENTITY_HOP, "i-9")]
+
+
+def test_batches_group_by_lane_and_key_keeping_input_order():
+    events = [_api(30), _api(10, principal=NEW_USER), _api(20), _flow(5, True)]
+    grouped = batches(item for event in events for item in lanes(event))
+    assert [(lane, key, [e["ts"] for e in batch]) for lane, key, batch in grouped] == [
+        (IDENTITY, ROLE, [30, 20]), (IDENTITY, NEW_USER, [10]), (INSTANCE_HOP, "eni:eni-1", [5])]
+    assert [batch_time(b) for b in grouped] == [20, 10, 5]
