@@ -3,7 +3,6 @@ per case. Each case is its own sub-pipeline (its own source, config, keyed state
 queries), so cases cannot disturb each other; its outputs come back tagged with its index."""
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -12,14 +11,12 @@ from pyflink.common import Types
 from pyflink.table import StreamTableEnvironment
 
 from chainwatch.casetest import _case_config, write_case
-from chainwatch.coverage import merge as merge_coverage
 from chainwatch.pipeline import build_pipeline, watermark_strategy
-from chainwatch.replay import ReplayResult
+from chainwatch.results import DEAD, FINDING, STATS, UNATTRIBUTED, ReplayResult
 from chainwatch.runtime import make_env
 from chainwatch.sources.files import discover
 from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, ReadFiles
 
-_FINDING, _DEAD, _STATS, _UNATTRIBUTED = "F", "D", "S", "U"
 
 
 def _tag(stream, n: int, kind: str):
@@ -36,10 +33,10 @@ def _case_outputs(env, config, n: int, pattern, case, folder: Path):
     # A table environment per case: each registers its own `steps` view.
     findings, unattributed = build_pipeline(env, case_config, [pattern], stream, StreamTableEnvironment.create(env),
                                             live=False)
-    return len(files), _tag(findings, n, _FINDING).union(
-        _tag(normalised.get_side_output(DEAD_LETTERS), n, _DEAD),
-        _tag(normalised.get_side_output(READ_STATS), n, _STATS),
-        _tag(unattributed, n, _UNATTRIBUTED))
+    return len(files), _tag(findings, n, FINDING).union(
+        _tag(normalised.get_side_output(DEAD_LETTERS), n, DEAD),
+        _tag(normalised.get_side_output(READ_STATS), n, STATS),
+        _tag(unattributed, n, UNATTRIBUTED))
 
 
 def replay_cases(config, cases) -> list[ReplayResult]:
@@ -59,18 +56,8 @@ def replay_cases(config, cases) -> list[ReplayResult]:
         with outputs.execute_and_collect("chainwatch test") as collected:
             for item in collected:
                 tag, _, body = item.partition("|")
-                result, kind = results[int(tag[:-1])], tag[-1]
-                if kind == _FINDING:
-                    result.findings.append(json.loads(body))
-                elif kind == _DEAD:
-                    result.dead_letters.append(json.loads(body))
-                elif kind == _STATS:
-                    stats = json.loads(body)
-                    merge_coverage(result.coverage, stats.pop("coverage", {}))
-                    result.counts.update(stats)
-                else:
-                    result.unattributed_egress += 1
+                results[int(tag[:-1])].absorb(tag[-1], body)
     for result in results:
-        result.findings.sort(key=lambda f: (f["finding_info"]["first_seen_time"], f["metadata"]["uid"]))
+        result.sort_findings()
         result.seconds = time.monotonic() - started
     return results

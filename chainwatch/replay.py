@@ -1,36 +1,17 @@
 """chainwatch replay: the job over files, in event time, on the embedded mini-cluster."""
 from __future__ import annotations
 
-import json
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 
 from pyflink.common import Types
 
-from chainwatch.coverage import blind_spots, merge as merge_coverage
+from chainwatch.coverage import blind_spots
 from chainwatch.pipeline import build_pipeline, watermark_strategy
+from chainwatch.results import DEAD, FINDING, STATS, UNATTRIBUTED, ReplayResult
 from chainwatch.runtime import make_env
 from chainwatch.sources.files import discover
 from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, ReadFiles
-
-_FINDING, _DEAD, _STATS, _UNATTRIBUTED = "F", "D", "S", "U"
-
-
-@dataclass
-class ReplayResult:
-    files: int = 0
-    counts: Counter = field(default_factory=Counter)
-    findings: list = field(default_factory=list)
-    dead_letters: list = field(default_factory=list)
-    unattributed_egress: int = 0
-    coverage: dict = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def findings_by_analytic(self) -> Counter:
-        return Counter(f["finding_info"]["analytic"]["uid"] for f in self.findings)
-
 
 def _tag(stream, tag):
     return stream.map(lambda text, t=tag: t + text, Types.STRING())
@@ -48,26 +29,16 @@ def replay(config, patterns, inputs, *, streaming_watermarks: bool = False, prog
                   .process(ReadFiles(config)).name("read + parse + enrich"))
     events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, not streaming_watermarks))
     findings, unattributed = build_pipeline(env, config, patterns, events, live=streaming_watermarks)
-    outputs = _tag(findings, _FINDING).union(
-        _tag(normalised.get_side_output(DEAD_LETTERS), _DEAD),
-        _tag(normalised.get_side_output(READ_STATS), _STATS),
-        _tag(unattributed, _UNATTRIBUTED))
+    outputs = _tag(findings, FINDING).union(
+        _tag(normalised.get_side_output(DEAD_LETTERS), DEAD),
+        _tag(normalised.get_side_output(READ_STATS), STATS),
+        _tag(unattributed, UNATTRIBUTED))
     with outputs.execute_and_collect("chainwatch replay") as collected:
         for item in collected:
-            kind, body = item[0], item[1:]
-            if kind == _FINDING:
-                result.findings.append(json.loads(body))
-            elif kind == _DEAD:
-                result.dead_letters.append(json.loads(body))
-            elif kind == _STATS:
-                stats = json.loads(body)
-                merge_coverage(result.coverage, stats.pop("coverage", {}))
-                result.counts.update(stats)
-                if progress:
-                    progress(result.counts)
-            else:
-                result.unattributed_egress += 1
-    result.findings.sort(key=lambda f: (f["finding_info"]["first_seen_time"], f["metadata"]["uid"]))
+            result.absorb(item[0], item[1:])
+            if progress and item[0] == STATS:
+                progress(result.counts)
+    result.sort_findings()
     result.seconds = time.monotonic() - started
     return result
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 from chainwatch.engine.identity import identity_events, step_rows
@@ -21,23 +20,14 @@ from chainwatch.engine.read import read_files
 from chainwatch.engine.workload import attribute_egress
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
+from chainwatch.results import ReplayResult
 from chainwatch.sources.files import discover
 
 
 @dataclass
-class EngineResult:
-    """replay.ReplayResult's fields, plus the MATCH_RECOGNIZE rows the findings were built from."""
-    files: int = 0
-    counts: Counter = field(default_factory=Counter)
-    findings: list = field(default_factory=list)
-    dead_letters: list = field(default_factory=list)
-    unattributed_egress: int = 0
-    coverage: dict = field(default_factory=dict)
-    seconds: float = 0.0
+class EngineResult(ReplayResult):
+    """A replay's result, plus the MATCH_RECOGNIZE rows the findings were built from."""
     matches: list = field(default_factory=list)
-
-    def findings_by_analytic(self) -> Counter:
-        return Counter(f["finding_info"]["analytic"]["uid"] for f in self.findings)
 
 
 def finding_of(pattern, match: dict) -> dict:
@@ -58,6 +48,6 @@ def run(config, patterns, inputs) -> EngineResult:
         for match in pattern_matches(pattern, rows):
             result.matches.append(match)
             result.findings.append(finding_of(pattern, match))
-    result.findings.sort(key=lambda f: (f["finding_info"]["first_seen_time"], f["metadata"]["uid"]))
+    result.sort_findings()
     result.seconds = time.monotonic() - started
     return result

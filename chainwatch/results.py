@@ -1,0 +1,41 @@
+"""What a run over files produced: findings, dead letters, counts, coverage. Shared by the Flink
+replay (replay.py, casejob.py) and the plain-Python engine, which imports no PyFlink."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+from chainwatch.coverage import merge as merge_coverage
+
+FINDING, DEAD, STATS, UNATTRIBUTED = "F", "D", "S", "U"      # tags of a job's collected outputs
+
+
+@dataclass
+class ReplayResult:
+    files: int = 0
+    counts: Counter = field(default_factory=Counter)
+    findings: list = field(default_factory=list)
+    dead_letters: list = field(default_factory=list)
+    unattributed_egress: int = 0
+    coverage: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def findings_by_analytic(self) -> Counter:
+        return Counter(f["finding_info"]["analytic"]["uid"] for f in self.findings)
+
+    def absorb(self, kind: str, body: str) -> None:
+        """One collected output of a job, by its tag."""
+        if kind == FINDING:
+            self.findings.append(json.loads(body))
+        elif kind == DEAD:
+            self.dead_letters.append(json.loads(body))
+        elif kind == STATS:
+            stats = json.loads(body)
+            merge_coverage(self.coverage, stats.pop("coverage", {}))
+            self.counts.update(stats)
+        else:
+            self.unattributed_egress += 1
+
+    def sort_findings(self) -> None:
+        self.findings.sort(key=lambda f: (f["finding_info"]["first_seen_time"], f["metadata"]["uid"]))
