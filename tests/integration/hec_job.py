@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 
 from pyflink.common import Types
 
@@ -18,6 +19,11 @@ from chainwatch.runtime import make_env
 from chainwatch.sinks import attach_finding_sinks
 from chainwatch.sinks.secrets import SecretSource
 from chainwatch.sinks.settings import SinkConfig
+
+
+def _linger(item):
+    time.sleep(4)
+    return item
 
 
 def main(spec_path: str, out_path: str) -> None:
@@ -32,10 +38,18 @@ def main(spec_path: str, out_path: str) -> None:
                                  job=dataclasses.replace(config.job, python_execution_mode=spec["mode"]))
     env = make_env(config, streaming=False)
     findings = env.from_collection(spec["findings"], type_info=Types.STRING())
-    with attach_finding_sinks(findings, config, None).execute_and_collect() as results:
+    dead_letters = attach_finding_sinks(findings, config, None)
+    # In process mode the Python worker ships log records to the TaskManager from a queue on a
+    # background thread, and a bounded job that ends right after the sinks' last flush can take
+    # the worker down before the last records are sent (2 runs of 3 lost the final retry lines).
+    # A branch that outlives the sinks by a few seconds keeps the worker, and so its log stream,
+    # up until they are sent. It emits nothing.
+    linger = env.from_collection(["linger"], type_info=Types.STRING()).map(_linger, Types.STRING())
+    with dead_letters.union(linger.filter(lambda _: False)).execute_and_collect() as results:
         dead_letters = list(results)
     with open(out_path, "w", encoding="utf-8") as out:
         out.writelines(d + "\n" for d in dead_letters)
+    time.sleep(1)       # the JVM goes with this process: let it write the log records it received
 
 
 if __name__ == "__main__":
