@@ -80,10 +80,10 @@ def build_steps(config, batches, *, live: bool):
                   .process(WorkloadResolver("principal", config.job.state_ttl_ms, live))
                   .name("resolve instance -> identity"))
     step_rows = (batches.filter(_lane(IDENTITY)).name("identity activity")
-                 .union(attributed.filter(key).name("attributed egress"))
+                 .union(attributed.filter(lambda batch: batch[1] != "").name("attributed egress"))
                  .key_by(key, key_type=Types.STRING())
                  .process(IdentityStepsOperator(config, live), output_type=STEP_ROW_TYPE).name("identity steps"))
-    unattributed = attributed.filter(lambda batch: not batch[1]).flat_map(
+    unattributed = attributed.filter(lambda batch: batch[1] == "").flat_map(
         lambda batch: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in batch[2]),
         Types.STRING())
     return step_rows, unattributed

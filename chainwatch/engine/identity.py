@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import json
 
-from chainwatch.steps.identity import IdentitySteps, identity_key, route_to_identities
+from chainwatch.steps.identity import IdentitySteps, identity_key
+from chainwatch.steps.lanes import IDENTITY, lanes
 from chainwatch.steps.inventory import load_inventory
 
 STEP_ROW_FIELDS = ("principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence")
@@ -19,8 +20,10 @@ STEP_ROW_FIELDS = ("principal", "session", "step", "ts", "seq", "account", "regi
 def identity_events(events: list[dict], attributed: list[tuple]) -> list[dict]:
     """API and object-access events (a creation routed to both identities) and the attributed
     egress flows, in the order the identity operator processes them."""
-    # Each routed copy is its own object, as after Flink's serialisation between operators.
-    activity = [(e["ts"], n, copy.deepcopy(routed)) for n, e in enumerate(events) for routed in route_to_identities(e)]
+    # The job's routing (steps.lanes); each routed copy is its own object, as after Flink's
+    # serialisation between operators.
+    activity = [(e["ts"], n, copy.deepcopy(routed)) for n, e in enumerate(events)
+                for lane, _key, routed in lanes(e) if lane == IDENTITY]
     return [event for _ts, _n, event in sorted(activity + attributed, key=lambda t: (t[0], t[1]))]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 
+from chainwatch.steps.lanes import IDENTITY_HOP, INSTANCE_HOP, lanes
 from chainwatch.steps.workload import binding_value, resolve, workload_alias, workload_instance
 
 
@@ -39,10 +40,13 @@ def _hop(field: str, key_of, tagged):
 
 
 def attribute_egress(events: list[dict]) -> tuple[list[tuple], list[dict]]:
-    """Egress flows bound to an identity, as (ts, input order, event), and those bound to none."""
-    flows = [(e["ts"], n, copy.deepcopy(e)) for n, e in enumerate(events) if e["kind"] == "flow" and e.get("egress")]
-    bindings = [(e["ts"], n, e) for n, e in enumerate(events) if e["kind"] == "binding"]
-    with_instance = _hop("instance", workload_alias, flows + [b for b in bindings if "alias" in b[2]["binding"]])
-    attributed = _hop("principal", workload_instance,
-                      with_instance + [b for b in bindings if "principal" in b[2]["binding"]])
+    """Egress flows bound to an identity, as (ts, input order, event), and those bound to none.
+    Which events go to which hop is the job's own routing (steps.lanes)."""
+    def lane(name):
+        # A flow is resolved in place: its own copy, as after Flink's serialisation.
+        return [(e["ts"], n, copy.deepcopy(e) if e["kind"] == "flow" else e)
+                for n, event in enumerate(events) for routed, _key, e in lanes(event) if routed == name]
+
+    with_instance = _hop("instance", workload_alias, lane(INSTANCE_HOP))
+    attributed = _hop("principal", workload_instance, with_instance + lane(IDENTITY_HOP))
     return ([t for t in attributed if t[2]["principal"]], [t[2] for t in attributed if not t[2]["principal"]])

@@ -12,8 +12,8 @@ from chainwatch.sources.files import is_flow_header, records_from_file, records_
 from chainwatch.steps.lanes import batches, lanes
 
 DEAD_LETTERS = OutputTag("dead-letters", Types.STRING())
-_MAX_ROUTED = 20_000
 READ_STATS = OutputTag("read-stats", Types.STRING())
+_MAX_ROUTED = 20_000      # events routed before their batches go out: a huge file is not held whole
 
 
 class _Normalising(ProcessFunction):
@@ -43,7 +43,7 @@ class _Normalising(ProcessFunction):
                 # What no step uses (a flow that does not leave for an external address: half
                 # of all events) is counted and covered, but not shipped on through the job.
                 routed.extend(lanes(event))
-            if len(routed) >= _MAX_ROUTED:       # a huge file must not be held whole
+            if len(routed) >= _MAX_ROUTED:
                 yield from batches(routed)
                 routed = []
         yield from batches(routed)

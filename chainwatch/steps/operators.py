@@ -87,17 +87,20 @@ class EventTimeOrdered(KeyedProcessFunction):
             return
         watermark = ctx.timer_service().current_watermark()
         by_time: dict[int, list] = {}
+        late = []
         for event in events:
             if event["ts"] > watermark:
                 by_time.setdefault(event["ts"], []).append(event)
+            else:
+                late.append(event)
         for ts, arrived in by_time.items():
             waiting = self.waiting.get(ts)
             if waiting is None:
                 waiting = []
                 ctx.timer_service().register_event_time_timer(ts)
             self.waiting.put(ts, waiting + arrived)
-        late = sorted((event for event in events if event["ts"] <= watermark), key=lambda e: e["ts"])
         if late:    # behind the watermark (their time's timer has fired): at once
+            late.sort(key=lambda e: e["ts"])
             yield from self.on_events(late, key)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
