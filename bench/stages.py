@@ -6,7 +6,7 @@ Each stage is one Flink job on the embedded mini-cluster, run after a warm-up jo
 process (so the JVM start is not in any figure), ending in a sink that drops everything:
   parse    files -> read + parse + enrich (the ReadFiles operator)
   shuffle  + the identity lane keyed by identity, a keyed operator that passes batches through
-  buffer   + the event-time ordering buffer (ListState + flush timers), no steps
+  buffer   + the event-time ordering buffer (MapState + a timer per key), no steps
   steps    the whole graph up to the step rows (pipeline.build_steps), no CEP
   full     the whole replay: steps, CEP, findings (chainwatch.replay.replay)
 The differences between stages are what each layer costs.
@@ -22,11 +22,11 @@ from pyflink.datastream import KeyedProcessFunction
 
 from chainwatch.config import load_config
 from chainwatch.patterns.model import load_patterns
-from chainwatch.pipeline import build_steps, watermark_strategy
+from chainwatch.pipeline import FILES, build_steps, watermark_strategy
 from chainwatch.replay import replay
 from chainwatch.runtime import make_env
 from chainwatch.sources.files import discover, records_from_file
-from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, ReadFiles
+from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, read_files
 from chainwatch.steps.lanes import IDENTITY
 from chainwatch.steps.operators import EventTimeOrdered
 
@@ -43,17 +43,17 @@ class BufferOnly(EventTimeOrdered):
 
 def _prefix(config, files, stage: str) -> float:
     env = make_env(config, streaming=False)
-    normalised = env.from_collection(files, type_info=Types.STRING()).process(ReadFiles(config)).name("read + parse")
+    normalised = read_files(env, config, files, name="read + parse")
     for tag in (DEAD_LETTERS, READ_STATS):       # PyFlink routes (tag, value) only to requested side outputs
         normalised.get_side_output(tag).filter(lambda e: False).print()
-    events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, True))
+    events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, FILES))
     if stage == "steps":
-        steps, unattributed = build_steps(config, events, live=False)
+        steps, unattributed = build_steps(config, events)
         steps.filter(lambda r: False).print()
         unattributed.filter(lambda r: False).print()
     elif stage != "parse":
         keyed = events.filter(lambda batch: batch[0] == IDENTITY).key_by(lambda batch: batch[1], key_type=Types.STRING())
-        events = keyed.process(PassThrough() if stage == "shuffle" else BufferOnly(False))
+        events = keyed.process(PassThrough() if stage == "shuffle" else BufferOnly())
     if stage != "steps":
         events.filter(lambda e: False).print()
     began = time.monotonic()

@@ -46,7 +46,7 @@ def cmd_replay(args) -> int:
     config, patterns = _load(args.conf)
     inputs = args.inputs or _file_source_paths(config)
     _preflight()
-    result = replay(config, patterns, inputs, streaming_watermarks=args.streaming_watermarks,
+    result = replay(config, patterns, inputs, hold_all=args.hold_all,
                     progress=print_progress if sys.stderr.isatty() else None)
     _write_jsonl(args.out, result.findings)
     if args.dlq:
@@ -208,9 +208,10 @@ def main(argv=None) -> int:
     p.add_argument("--conf", help="job config (default: $CHAINWATCH_CONF, else the packaged conf/chainwatch.yaml)")
     p.add_argument("--out", default="-", help="findings as OCSF JSON Lines (default: stdout)")
     p.add_argument("--dlq", help="dead-letter output, JSON Lines with reason and raw record")
-    p.add_argument("--streaming-watermarks", action="store_true",
-                   help="advance event time as a live stream would (time.watermark_delay) instead of "
-                        "ordering the whole replay; late records may then be missed")
+    p.add_argument("--hold-all", action="store_true",
+                   help="advance event time only at the end of input: exact however far out of order the "
+                        "records are, but memory grows with the input (default: files by start time, "
+                        "time.watermark_delay behind)")
     p.set_defaults(func=cmd_replay)
     p = sub.add_parser("run", help="the streaming job as configured")
     p.add_argument("--conf")

@@ -21,13 +21,22 @@ class EventTime(TimestampAssigner):
         return batch_time(value)
 
 
-def watermark_strategy(config, end_of_input_only: bool) -> WatermarkStrategy:
-    """Replay waits for the end of input (order-free); streaming allows `watermark_delay`."""
-    if end_of_input_only:
+HOLD_ALL, FILES, LIVE = "hold-all", "files", "live"
+
+
+def watermark_strategy(config, mode: str) -> WatermarkStrategy:
+    """How event time advances:
+    - hold-all: not before the end of input. Exact whatever the order of the input, but every
+      event waits in state until the end (pattern cases, replay --hold-all).
+    - files: a replay reading files by start time (sources.order): time.watermark_delay behind
+      the latest file start, so state holds a window, not the input.
+    - live: the same delay, and a source quiet for time.idle_timeout stops holding time back."""
+    if mode == HOLD_ALL:
         strategy = WatermarkStrategy.no_watermarks()
     else:
-        strategy = (WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(config.time.watermark_delay_ms))
-                    .with_idleness(Duration.of_millis(config.time.idle_timeout_ms)))
+        strategy = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(config.time.watermark_delay_ms))
+        if mode == LIVE:
+            strategy = strategy.with_idleness(Duration.of_millis(config.time.idle_timeout_ms))
     return strategy.with_timestamp_assigner(EventTime())
 
 
@@ -51,11 +60,10 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
     return t_env.from_data_stream(step_rows, schema)
 
 
-def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None, *, live: bool):
-    """events: normalised event batches (steps.lanes) with timestamps and watermarks; live: the
-    watermarks advance before the end of input (run; replay --streaming-watermarks), not only at
-    its end (replay). Returns (findings, unattributed)."""
-    steps, unattributed = build_steps(config, events, live=live)
+def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None):
+    """events: normalised event batches (steps.lanes) with timestamps and watermarks.
+    Returns (findings, unattributed)."""
+    steps, unattributed = build_steps(config, events)
     return build_matches(env, patterns, steps, t_env), unattributed
 
 
@@ -63,8 +71,8 @@ def _lane(name: str):
     return lambda batch: batch[0] == name
 
 
-def build_steps(config, batches, *, live: bool):
-    """Enrich and steps over (lane, key, [events]) batches (steps.lanes): egress flows are bound
+def build_steps(config, batches):
+    """Enrich and steps over (lane, key, [events], time) batches (steps.lanes): egress flows are bound
     to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
     no identity, as JSON lines)."""
@@ -73,16 +81,16 @@ def build_steps(config, batches, *, live: bool):
 
     with_instance = (batches.filter(_lane(INSTANCE_HOP)).name("egress flows, alias bindings")
                      .key_by(key, key_type=Types.STRING())
-                     .process(WorkloadResolver("instance", config.job.state_ttl_ms, live))
+                     .process(WorkloadResolver("instance", config.job.state_ttl_ms))
                      .name("resolve ENI/IP -> instance"))
     attributed = (with_instance.union(batches.filter(_lane(IDENTITY_HOP)).name("instance -> identity bindings"))
                   .key_by(key, key_type=Types.STRING())
-                  .process(WorkloadResolver("principal", config.job.state_ttl_ms, live))
+                  .process(WorkloadResolver("principal", config.job.state_ttl_ms))
                   .name("resolve instance -> identity"))
     step_rows = (batches.filter(_lane(IDENTITY)).name("identity activity")
                  .union(attributed.filter(lambda batch: batch[1] != "").name("attributed egress"))
                  .key_by(key, key_type=Types.STRING())
-                 .process(IdentityStepsOperator(config, live), output_type=STEP_ROW_TYPE).name("identity steps"))
+                 .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"))
     unattributed = attributed.filter(lambda batch: batch[1] == "").flat_map(
         lambda batch: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in batch[2]),
         Types.STRING())

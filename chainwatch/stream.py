@@ -12,7 +12,7 @@ from pyflink.common import Duration, WatermarkStrategy
 from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
 from pyflink.table import StreamTableEnvironment
 
-from chainwatch.pipeline import build_pipeline, watermark_strategy
+from chainwatch.pipeline import LIVE, build_pipeline, watermark_strategy
 from chainwatch.runtime import make_env
 from chainwatch.sinks.files import sink_to
 from chainwatch.sources.flink import DEAD_LETTERS, NormaliseLines
@@ -38,11 +38,11 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
         lines, origin = _raw_lines(env, config, source)
         normalised = lines.process(NormaliseLines(config, source.format, origin)).name(f"parse {source.name}")
         normalised_streams.append(normalised)
-        timed.append(normalised.assign_timestamps_and_watermarks(watermark_strategy(config, end_of_input_only=False))
+        timed.append(normalised.assign_timestamps_and_watermarks(watermark_strategy(config, LIVE))
                      .name(f"event time {source.name}"))
     events = timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0]
     t_env = StreamTableEnvironment.create(env)
-    findings, _unattributed = build_pipeline(env, config, patterns, events, t_env, live=True)
+    findings, _unattributed = build_pipeline(env, config, patterns, events, t_env)
     dead_letters = [s.get_side_output(DEAD_LETTERS) for s in normalised_streams]
     dead = dead_letters[0].union(*dead_letters[1:]) if len(dead_letters) > 1 else dead_letters[0]
     statements = t_env.create_statement_set()

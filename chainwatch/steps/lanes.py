@@ -6,7 +6,8 @@
   identity-hop   flows with their instance, and the bindings instance -> identity
 
 Events travel between operators as batches, one per lane and key and per input unit (a file in
-a replay, a line or record in a stream): (lane, key, [events]). In PyFlink each element that
+a replay, a line or record in a stream): (lane, key, [events], time), where time is what the
+batch tells the watermark: its earliest event's time unless the reader says otherwise. In PyFlink each element that
 crosses an operator boundary or touches keyed state costs tens of microseconds whatever its
 size, so a batch of ten events costs about what one event did (bench/README.md).
 """
@@ -34,14 +35,16 @@ def lanes(event: dict):
             yield IDENTITY, identity_key(routed), routed
 
 
-def batches(routed) -> list[tuple]:
-    """(lane, key, event) items -> (lane, key, [events]) in first-seen order, events in input order."""
+def batches(routed, time: int | None = None) -> list[tuple]:
+    """(lane, key, event) items -> (lane, key, [events], time) in first-seen order, events in
+    input order; time: the batch's earliest event time unless given."""
     grouped: dict[tuple, list] = {}
     for lane, key, event in routed:
         grouped.setdefault((lane, key), []).append(event)
-    return [(lane, key, events) for (lane, key), events in grouped.items()]
+    return [(lane, key, events, min(e["ts"] for e in events) if time is None else time)
+            for (lane, key), events in grouped.items()]
 
 
 def batch_time(batch: tuple) -> int:
-    """A batch's event time for watermarks: its earliest event's."""
-    return min(event["ts"] for event in batch[2])
+    """A batch's event time for watermarks."""
+    return batch[3]

@@ -1,17 +1,16 @@
 """Flink operators for the steps: they hold keyed state and call the pure step logic.
 
 Each operator processes a key's events in event-time order: events wait in keyed state until
-the watermark passes them (late events, behind the watermark, are processed at once). With
-no watermark until end of input (replay), every key is processed fully sorted, so a replay
-gives the same findings whatever order its files are read in.
+the watermark passes them (late events, behind the watermark, are processed at once).
 """
 from __future__ import annotations
 
 import json
+import time
 
 from pyflink.common import Duration, Row, Time, Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
-from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
 from chainwatch.steps.identity import IdentitySteps
 from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, batches
@@ -45,82 +44,79 @@ _NEVER = 2**63
 class EventTimeOrdered(KeyedProcessFunction):
     """Hands each key's events to `on_events` in event-time order, in batches.
 
-    Input elements are batches, (lane, key, [events]) (steps.lanes). Events wait in keyed state
-    until the watermark passes them; a subclass gets every event the watermark has passed as one
-    sorted batch and reads and writes its own state once per batch. Ties keep arrival order.
+    Input elements are batches, (lane, key, [events], time) (steps.lanes). A batch waits in keyed
+    state (one MapState entry) until the watermark passes its events; a key has one event-time
+    timer, at its earliest waiting event. When the watermark passes it, the key hands every
+    event the watermark has passed to `on_events` as one sorted batch (ties in arrival order)
+    and re-arms at its earliest event still waiting. So an event always leaves before the
+    watermark that passed it goes downstream (no step row arrives late at MATCH_RECOGNIZE), and
+    the calls into Flink are per batch and per watermark step, not per event: each costs 15-30 us
+    in thread mode (cProfile in the operator: bench/README.md), more than the step logic of an
+    event. Events already behind the watermark when they arrive are processed at once.
 
-    Each call into Flink's state or timer service costs 15-30 us in thread mode (cProfile in the
-    operator: bench/README.md), more than the step logic of an event. How events wait depends on
-    the watermarks (`live`):
-    - end of input only (replay): a batch is one append to a ListState, and a key has one timer,
-      at its earliest event (`armed`, operator memory: a cache of the timer Flink holds; Flink
-      de-duplicates a second registration). At the end of input each key flushes once, keys in
-      the order of their earliest event, so a replay processes keys oldest first whatever order
-      its files are read in (the history horizon, when none is configured, is the earliest
-      event processed so far).
-    - live watermarks (run, the cluster, replay --streaming-watermarks): a MapState entry and a
-      timer per event time: an event must go out before the watermark that passes it goes
-      downstream, or the next keyed operator and MATCH_RECOGNIZE see it late and drop it. A
-      coarser flush (a timer per slot of a quarter of the watermark delay) was faster and lost a
-      finding across a savepoint restart (tests/integration/test_kafka_job.py).
+    With no watermark before the end of input (replay --hold-all, pattern cases) every key
+    flushes once at the end, keys in the order of their earliest event. A replay reads files by
+    start time with time.watermark_delay, so a key holds only that window (sources.order).
     """
 
-    def __init__(self, live: bool):
-        self.live = live
-
     def open(self, runtime_context: RuntimeContext):
-        if self.live:
-            self.waiting = runtime_context.get_map_state(
-                MapStateDescriptor("pending", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
-        else:
-            self.pending = runtime_context.get_list_state(ListStateDescriptor("pending", Types.PICKLED_BYTE_ARRAY()))
-        self.armed: dict = {}      # key -> its armed flush timer (end of input only)
+        self.waiting = runtime_context.get_map_state(
+            MapStateDescriptor("waiting", Types.STRING(), Types.PICKLED_BYTE_ARRAY()))
+        # key -> the time of its armed timer: a cache of the timers Flink holds (after a restore
+        # it is empty, and a second timer for a key is harmless: it finds nothing due).
+        self.armed: dict = {}
+        self.arrivals = 0
+
+    def _entry(self, events) -> str:
+        """A waiting batch's map key: its earliest time, then a unique arrival order."""
+        self.arrivals += 1
+        return f"{min(e['ts'] for e in events)}:{time.time_ns():020d}{self.arrivals % 1000:03d}"
+
+    def _arm(self, ctx, key, at: int) -> None:
+        if at < self.armed.get(key, _NEVER):
+            ctx.timer_service().register_event_time_timer(at)
+            self.armed[key] = at
 
     def process_element(self, batch, ctx: KeyedProcessFunction.Context):
-        _lane, key, events = batch
-        if not self.live:
-            self.pending.add(events)
-            earliest = min(event["ts"] for event in events)
-            if earliest < self.armed.get(key, _NEVER):
-                ctx.timer_service().register_event_time_timer(earliest)
-                self.armed[key] = earliest
-            return
+        _lane, key, events, _time = batch
         watermark = ctx.timer_service().current_watermark()
-        by_time: dict[int, list] = {}
-        late = []
-        for event in events:
-            if event["ts"] > watermark:
-                by_time.setdefault(event["ts"], []).append(event)
-            else:
-                late.append(event)
-        for ts, arrived in by_time.items():
-            waiting = self.waiting.get(ts)
-            if waiting is None:
-                waiting = []
-                ctx.timer_service().register_event_time_timer(ts)
-            self.waiting.put(ts, waiting + arrived)
-        if late:    # behind the watermark (their time's timer has fired): at once
+        late = [e for e in events if e["ts"] <= watermark]
+        if late:       # behind the watermark: at once (a replay counts them: sources.flink.ReadFiles)
+            events = [e for e in events if e["ts"] > watermark]
             late.sort(key=lambda e: e["ts"])
             yield from self.on_events(late, key)
+        if events:
+            self.waiting.put(self._entry(events), events)
+            self._arm(ctx, key, min(e["ts"] for e in events))
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
-        if self.live:
-            due = self.waiting.get(timestamp) or []
-            self.waiting.remove(timestamp)
-        else:
-            self.armed.pop(key, None)
-            waiting = [event for events in self.pending.get() or () for event in events]
-            watermark = ctx.timer_service().current_watermark()       # the end of input: all due
-            due = sorted((e for e in waiting if e["ts"] <= watermark), key=lambda e: e["ts"])
-            later = [e for e in waiting if e["ts"] > watermark]
-            if later:          # only if watermarks came before the end after all
-                self.pending.update([later])
-                self.armed[key] = min(e["ts"] for e in later)
-                ctx.timer_service().register_event_time_timer(self.armed[key])
+        self.armed.pop(key, None)
+        watermark = ctx.timer_service().current_watermark()
+        passed, earliest = [], _NEVER
+        for entry, events in self.waiting.items():
+            at, _, arrival = entry.partition(":")
+            if int(at) > watermark:
+                earliest = min(earliest, int(at))
             else:
-                self.pending.clear()
+                passed.append((arrival, entry, events))
+        due, still_waiting = [], []
+        for arrival, entry, events in sorted(passed):        # arrival order: ties keep it below
+            due.extend(e for e in events if e["ts"] <= watermark)
+            rest = [e for e in events if e["ts"] > watermark]
+            if rest:     # keeps its arrival, so ties still sort the way they arrived
+                still_waiting.append((f"{min(e['ts'] for e in rest)}:{arrival}", rest))
+        if earliest == _NEVER and not still_waiting:
+            self.waiting.clear()
+        else:
+            for _arrival, entry, _events in passed:
+                self.waiting.remove(entry)
+            for entry, rest in still_waiting:
+                self.waiting.put(entry, rest)
+                earliest = min(earliest, int(entry.partition(":")[0]))
+            self._arm(ctx, key, earliest)
         if due:
+            due.sort(key=lambda e: e["ts"])
             yield from self.on_events(due, key)
 
     def on_events(self, events: list, key):
@@ -134,8 +130,7 @@ class WorkloadResolver(EventTimeOrdered):
     it fills in the identity (learned from instance-profile role sessions).
     """
 
-    def __init__(self, field: str, state_ttl_ms: int, live: bool):
-        super().__init__(live)
+    def __init__(self, field: str, state_ttl_ms: int):
         self.field, self.state_ttl_ms = field, state_ttl_ms
 
     def open(self, runtime_context: RuntimeContext):
@@ -163,8 +158,7 @@ class WorkloadResolver(EventTimeOrdered):
 
 
 class IdentityStepsOperator(EventTimeOrdered):
-    def __init__(self, config, live: bool):
-        super().__init__(live)
+    def __init__(self, config):
         self.config = config
 
     def open(self, runtime_context: RuntimeContext):

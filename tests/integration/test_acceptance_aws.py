@@ -5,15 +5,16 @@ then checks the findings of its own key. Parallelism 2 exercises the keyed shuff
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import datetime, timezone
 
 import pytest
 
-from chainwatch.replay import replay
-from tests.builders import write_cloudtrail, write_flows
+from chainwatch.replay import replay, summary_lines
+from tests.builders import at, call, user, write_cloudtrail, write_flows
 from tests.findings_by_key import check_scenario, group_by_key
-from tests.scenarios import all_scenarios
+from tests.scenarios import DAY, all_scenarios
 
 SCENARIOS = all_scenarios()
 
@@ -113,9 +114,33 @@ def test_an1348_finding_carries_outside_account_session_calls_and_origin(by_key)
 
 
 def test_shuffled_within_watermark_delay_gives_same_findings(tmp_path, config, patterns, result):
-    """Streaming watermarks (time.watermark_delay), records displaced locally: same findings."""
+    """Files read by start time, records displaced locally (within time.watermark_delay): the
+    same findings as the replay that holds everything until the end of input."""
     _write(tmp_path, SCENARIOS, chronological_names=True, shuffle_seed=11)
-    shuffled = replay(config, patterns, [tmp_path], streaming_watermarks=True)
+    shuffled = replay(config, patterns, [tmp_path])
+    assert shuffled.counts["late"] == 0
     assert sorted(f["metadata"]["uid"] for f in shuffled.findings) == \
         sorted(f["metadata"]["uid"] for f in result.findings)
     assert len(shuffled.findings) == sum(s.expect for s in SCENARIOS)
+
+
+def test_a_record_far_behind_the_files_read_before_it_is_counted_late(tmp_path, config, patterns):
+    """Event time advances file by file; a record more than time.watermark_delay older than the
+    files read before it is reported as late (whether it is then missed depends on timing), and
+    --hold-all, which keeps everything until the end of input, still finds the chain."""
+    (scenario,) = [s for s in SCENARIOS if s.name == "p2-s3-download"]
+    creation, reads = scenario.records[0], scenario.records[1:]
+    bystander = user("111122223333", "late-bystander")
+    filler = [call(at(DAY, hours=6, seconds=n), bystander, "ec2.amazonaws.com", "DescribeInstances", "10.0.0.9",
+                   seed=f"filler-{n}") for n in range(60)]       # ~40 KB: the creation is beyond the 16 KB peeked
+    write_cloudtrail(tmp_path / "a.json.gz", reads)
+    write_cloudtrail(tmp_path / "b.json.gz", filler[:1])          # 6h: moves event time on
+    write_cloudtrail(tmp_path / "c.json.gz", filler[1:] + [creation])
+    # One reader: lateness is counted per reader, against the files that reader read before.
+    config = dataclasses.replace(config, job=dataclasses.replace(config.job, parallelism=1))
+    ordered = replay(config, patterns, [tmp_path])
+    assert ordered.counts["late"] == 1
+    assert "late:" in "\n".join(summary_lines(ordered))
+    held = replay(config, patterns, [tmp_path], hold_all=True)
+    assert held.counts["late"] == 0
+    check_scenario(scenario, group_by_key(held.findings).get(scenario.key, []))

@@ -28,14 +28,14 @@ from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
 
 from chainwatch.casetest import _case_config
 from chainwatch.findings.ecs import to_ecs
-from chainwatch.pipeline import build_pipeline, watermark_strategy
+from chainwatch.pipeline import HOLD_ALL, build_pipeline, watermark_strategy
 from chainwatch.runtime import make_env
 from chainwatch.sinks import attach_finding_sinks
 from chainwatch.sinks.flink import deliver_to_hec
 from chainwatch.sinks.secrets import SecretSource
 from chainwatch.sinks.settings import SinkConfig
 from chainwatch.sources.files import discover
-from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, ReadFiles
+from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, read_files
 from tests.conftest import REPO
 from tests.finding_samples import case_findings, positive_case, write_case
 from tests.hec_server import HecServer
@@ -95,10 +95,9 @@ def pipeline_run(tmp_path_factory, config, patterns, token_file):
                  hec_sink("splunk-ecs", server.url, token_file, event_format="ecs"))
         job_config = dataclasses.replace(job_config, sinks=sinks)
         env = make_env(job_config, streaming=False)
-        files = env.from_collection(discover([folder]), type_info=Types.STRING())
-        normalised = files.process(ReadFiles(job_config)).name("read + parse + enrich")
-        events_stream = normalised.assign_timestamps_and_watermarks(watermark_strategy(job_config, True))
-        findings, _unattributed = build_pipeline(env, job_config, patterns, events_stream, live=False)
+        normalised = read_files(env, job_config, discover([folder]), hold_all=True)
+        events_stream = normalised.assign_timestamps_and_watermarks(watermark_strategy(job_config, HOLD_ALL))
+        findings, _unattributed = build_pipeline(env, job_config, patterns, events_stream)
         dead_letters = attach_finding_sinks(findings, job_config, None)
         outputs = collect(findings.map(lambda f: "F" + f, Types.STRING()).union(
             dead_letters.map(lambda d: "D" + d, Types.STRING()),

@@ -130,11 +130,11 @@ def test_workload_hops_match_the_flink_operator(sample):
     assert any(e["kind"] == "binding" for e in events)
 
     def hop(field, key_of, tagged):
-        resolver, out = WorkloadResolver(field, 0, False), []
+        resolver, out = WorkloadResolver(field, 0), []
         resolver.bound = KeyedValue()
         for ts, n, event in sorted(tagged, key=lambda t: t[:2]):
             resolver.bound.key = key_of(event)
-            out += [(ts, n, e) for _lane, _key, batch in resolver.on_events([event], resolver.bound.key)
+            out += [(ts, n, e) for _lane, _key, batch, _time in resolver.on_events([event], resolver.bound.key)
                     for e in batch]
         return out
 
@@ -155,7 +155,7 @@ def test_identity_steps_match_the_flink_operator(sample):
     config, events = sample
     assert list(STEP_ROW_FIELDS) == JOB_FIELDS
     inputs = identity_events(events, attribute_egress(events)[0])
-    operator = IdentityStepsOperator(config, False)
+    operator = IdentityStepsOperator(config)
     operator.state, operator.history_start = KeyedValue(), config.novelty.history_start_ms  # what open() sets
     operator.logic = IdentitySteps(config, load_inventory(config.novelty.inventory))
     job_rows = []

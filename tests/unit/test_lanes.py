@@ -42,6 +42,8 @@ def test_a_binding_goes_to_each_hop_it_teaches():
 def test_batches_group_by_lane_and_key_keeping_input_order():
     events = [_api(30), _api(10, principal=NEW_USER), _api(20), _flow(5, True)]
     grouped = batches(item for event in events for item in lanes(event))
-    assert [(lane, key, [e["ts"] for e in batch]) for lane, key, batch in grouped] == [
+    assert [(lane, key, [e["ts"] for e in batch]) for lane, key, batch, _time in grouped] == [
         (IDENTITY, ROLE, [30, 20]), (IDENTITY, NEW_USER, [10]), (INSTANCE_HOP, "eni:eni-1", [5])]
     assert [batch_time(b) for b in grouped] == [20, 10, 5]
+    # A reader may stamp every batch of a file with one time (the file's earliest event).
+    assert [batch_time(b) for b in batches((item for e in events for item in lanes(e)), time=5)] == [5, 5, 5]
