@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chainwatch.errors import ChainwatchError, Problem
+from chainwatch.model import DEFAULT_MAX_AHEAD_MS, EARLIEST_EVENT_MS
 from chainwatch.sources.config import KafkaConfig, SourceConfig, load_kafka, load_sources
 from chainwatch.reference import ReferenceLists, load_reference_lists
 from chainwatch.schema import Section
@@ -27,6 +28,8 @@ DEFAULT_CONFIG = DEFAULTS_DIR / "conf" / "chainwatch.yaml"
 class TimeConfig:
     watermark_delay_ms: int
     idle_timeout_ms: int
+    earliest_event_ms: int = EARLIEST_EVENT_MS    # an event time before this is a dead letter
+    max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS      # ... and one later than the wall clock plus this
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,13 @@ def load_config(path: str | Path | None = None) -> Config:
     kafka = load_kafka(root)
 
     time_s = root.section("time")
-    time_cfg = TimeConfig(time_s.duration("watermark_delay", "15m"), time_s.duration("idle_timeout", "1m"))
+    earliest = time_s.raw("earliest_event", None)
+    if hasattr(earliest, "isoformat"):  # YAML reads an unquoted timestamp (or date) as a datetime (date)
+        earliest = earliest.isoformat()
+    earliest_ms = _timestamp(time_s, "earliest_event", earliest)
+    time_cfg = TimeConfig(time_s.duration("watermark_delay", "15m"), time_s.duration("idle_timeout", "1m"),
+                          EARLIEST_EVENT_MS if earliest_ms is None else earliest_ms,
+                          time_s.duration("max_ahead", "1d"))
     time_s.reject_unknown()
 
     enrich = root.section("enrichment")
@@ -276,6 +285,6 @@ def _timestamp(section: Section, key: str, value):
     from chainwatch.units import parse_timestamp_ms
     try:
         return parse_timestamp_ms(value)
-    except ValueError:
+    except (ValueError, AttributeError):   # AttributeError: not a string (a bare number)
         section._problem(key, f"expected an ISO-8601 timestamp, got {value!r}")
         return None

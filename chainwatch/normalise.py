@@ -5,37 +5,146 @@ a record becomes, so replay and streaming agree.
 """
 from __future__ import annotations
 
+import base64
 import json
+import os
+import re
 
 from chainwatch.enrich.geoip import GeoIP
 from chainwatch.enrich.netclass import NetworkClassifier
-from chainwatch.model import ParseError
+from chainwatch.model import (MAX_RAW_BYTES, MAX_RAW_CHARS, MAX_REASON_CHARS, ParseError, TimeBounds,
+                              reset_time_bounds, set_time_bounds)
 from chainwatch.parsers import parse_record
 
-_MAX_RAW_CHARS = 100_000
+MAX_FIELD_CHARS = 8192      # longer than any ARN, resource name or object key: a value past it is junk
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNICODE_PROBLEM = "not valid Unicode (an invalid UTF-8 byte or a lone \\uD800-\\uDFFF surrogate)"
+
+
+def bounded(reason: str) -> str:
+    """A reason as a dead letter carries it: valid Unicode, at most MAX_REASON_CHARS characters."""
+    reason = _SURROGATE.sub("?", reason) if not reason.isascii() else reason
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 3] + "..."
+
+
+def _raw(payload) -> tuple[str, str | None, bool]:
+    """(raw, encoding, truncated): text as it is, bytes (and text holding undecodable bytes) as
+    base64 of the bytes, a decoded record as JSON (its lone surrogates as \\u escapes)."""
+    if isinstance(payload, str) and not payload.isascii() and _SURROGATE.search(payload):
+        head = payload[:MAX_RAW_BYTES + 1]     # at least as many bytes as the cap, and one more
+        try:
+            payload = head.encode("utf-8", "surrogateescape")      # the bytes as read
+        except UnicodeEncodeError:
+            payload = head.encode("utf-8", "surrogatepass")
+    if isinstance(payload, (bytes, bytearray)):
+        head = bytes(payload[:MAX_RAW_BYTES])
+        return base64.b64encode(head).decode("ascii"), "base64", len(payload) > MAX_RAW_BYTES
+    if not isinstance(payload, str):
+        try:
+            payload = json.dumps(payload, default=str)
+        except (RecursionError, ValueError):
+            return "", None, True       # nested too deeply to write back: the reason says what it was
+    return payload[:MAX_RAW_CHARS], None, len(payload) > MAX_RAW_CHARS
 
 
 def dead_letter(ref: str, reason: str, payload) -> dict:
+    """{ref, reason, raw, raw_truncated[, raw_encoding: base64]}: bounded, and valid Unicode."""
     if isinstance(payload, tuple):
         payload = payload[-1]
-    raw = payload if isinstance(payload, str) else json.dumps(payload, default=str)
-    return {"ref": ref, "reason": reason, "raw": raw[:_MAX_RAW_CHARS], "raw_truncated": len(raw) > _MAX_RAW_CHARS}
+    raw, encoding, truncated = _raw(payload)
+    letter = {"ref": ref, "reason": bounded(reason), "raw": raw, "raw_truncated": truncated}
+    if encoding:
+        letter["raw_encoding"] = encoding
+    return letter
+
+
+def _value_problem(value) -> str | None:
+    if isinstance(value, str):
+        if len(value) > MAX_FIELD_CHARS:
+            return f"longer than {MAX_FIELD_CHARS} characters"
+        if not value.isascii() and _SURROGATE.search(value):
+            return _UNICODE_PROBLEM
+    return None
+
+
+def _named_problem(event: dict) -> str | None:
+    for key, value in event.items():
+        if isinstance(value, dict):
+            for inner, item in value.items():
+                problem = _value_problem(item)
+                if problem:
+                    return f"{key}.{inner}: {problem}"
+        else:
+            problem = _value_problem(value)
+            if problem:
+                return f"{key}: {problem}"
+    return None
+
+
+def event_problem(event: dict) -> str | None:
+    """What in an event would break the job after the normaliser, naming the event field: a lone
+    surrogate (pemja cannot hand it to Java) or a string past MAX_FIELD_CHARS (a finding past the
+    sinks' record limits). Integers are bounded where parsers read them (model.integer, epoch_time).
+
+    The common case costs one pass over the values: all ASCII, and short altogether."""
+    total = 0
+    for value in event.values():
+        kind = type(value)
+        if kind is str:
+            if not value.isascii():
+                return _named_problem(event)
+            total += len(value)
+        elif kind is dict:
+            for item in value.values():
+                if type(item) is str:
+                    if not item.isascii():
+                        return _named_problem(event)
+                    total += len(item)
+    return _named_problem(event) if total > MAX_FIELD_CHARS else None
+
+
+def _where(exc: BaseException) -> str:
+    """file:line where a parser failed (never the exception's message, which can quote a value)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb is not None else ""
 
 
 class Normaliser:
-    def __init__(self, config):
+    """Raw records -> enriched events, or a dead letter; never raises on input.
+
+    What it lets through is safe for the Flink operators after it: event times within
+    `time.earliest_event` and `time.max_ahead` (TimeBounds), valid Unicode (a record holding a
+    lone surrogate in a field the event uses is dead-lettered, never altered: the same record
+    always gives the same result; sources.files dead-letters records with one anywhere),
+    strings of at most MAX_FIELD_CHARS, integers within a Java long."""
+
+    def __init__(self, config, clock=None):
         self.reference = config.reference
         self.classifier = NetworkClassifier(config.networks.org_cidrs, config.networks.egress_allowlist)
         self.geoip = GeoIP(config.geoip.city_db, config.geoip.asn_db)
+        times = config.time
+        self.time_bounds = TimeBounds(times.earliest_event_ms, times.max_ahead_ms,
+                                      **({"clock": clock} if clock else {}))
 
     def normalise(self, ref: str, payload, framing: str, source_format: str = "auto"):
         """(events, dead_letter or None) for one raw record. Never raises on bad input."""
+        token = set_time_bounds(self.time_bounds)
         try:
             events = parse_record(payload, framing, self.reference, source_format)
         except ParseError as exc:
             return [], dead_letter(ref, str(exc), payload)
+        except RecursionError:
+            return [], dead_letter(ref, "nested too deeply to read", payload)
         except Exception as exc:  # a parser bug must not stop the job or lose the record
-            return [], dead_letter(ref, f"parser error {type(exc).__name__}: {exc}", payload)
+            return [], dead_letter(ref, f"parser error {type(exc).__name__}{_where(exc)}", payload)
+        finally:
+            reset_time_bounds(token)
+        for event in events:
+            problem = event_problem(event)
+            if problem:
+                return [], dead_letter(ref, problem, payload)
         for event in events:
             event["raw_ref"] = ref
             self._enrich(event)

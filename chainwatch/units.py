@@ -9,6 +9,13 @@ _DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$")
 _SIZE_B = {None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
            "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+# An event time as logs write it: a calendar date AND a time of day (RFC 3339 with the usual
+# relaxations: space for T, no seconds, a comma, an offset without colon). Python's fromisoformat
+# alone would also take a date without a time (midnight), ISO week dates and the basic format.
+_EVENT_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?"
+                         r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?")
+EVENT_TIME_FORM = "a date and a time of day: YYYY-MM-DDThh:mm[:ss[.fff]], Z or an offset"
+MAX_TIMESTAMP_MS = 253_402_300_799_999   # 9999-12-31T23:59:59.999Z: the last instant a datetime can show
 
 
 def parse_duration_ms(value) -> int:
@@ -46,8 +53,26 @@ def parse_timestamp_ms(value: str) -> int:
     return int(parsed.timestamp() * 1000)
 
 
+def parse_event_time_ms(value: str) -> int:
+    """An event time (a date and a time of day, see _EVENT_TIME) -> epoch milliseconds UTC.
+    Raises ValueError naming the accepted form, never quoting the value."""
+    text = value.strip() if len(value) <= 64 else ""     # a megabyte "time" is not copied to find out
+    if not _EVENT_TIME.fullmatch(text):
+        raise ValueError(f"not an ISO-8601 timestamp ({EVENT_TIME_FORM})")
+    try:
+        return parse_timestamp_ms(text)
+    except ValueError:      # e.g. month 13, year 0, hour 24
+        raise ValueError("not an ISO-8601 timestamp (no such date or time of day)") from None
+
+
 def format_timestamp(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """ISO-8601 UTC with milliseconds; an instant no calendar date can show (year 10000 and
+    beyond, or before year 1) is written as epoch milliseconds, never an exception."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z")
+    except (OverflowError, ValueError, OSError, TypeError):
+        return f"{ms} ms after 1970-01-01 (outside the calendar)"
 
 
 def format_duration(ms: int) -> str:

@@ -21,6 +21,12 @@ FORMATS = ("auto",) + tuple(parser.FORMAT for parser in PARSERS)
 _ENVELOPES = ("detail", "log", "_source", "message")
 
 
+def _key_name(key) -> str:
+    name = str(key)
+    name = name if len(name) <= 40 else name[:37] + "..."
+    return "".join(c if c.isprintable() and not "\ud800" <= c <= "\udfff" else "?" for c in name)
+
+
 def _recognised(record) -> bool:
     return any(parser.recognises(record) for parser in PARSERS)
 
@@ -34,7 +40,7 @@ def unwrap(record):
             if isinstance(inner, str) and inner.lstrip().startswith("{"):
                 try:
                     inner = json.loads(inner)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):   # not JSON, or nested too deeply
                     continue
             if isinstance(inner, dict):
                 record = inner
@@ -53,13 +59,15 @@ def parse_record(payload, framing: str, reference, source_format: str = "auto") 
         reason, _line = payload
         raise ParseError("", reason)
     if framing == "error":
-        raise ParseError("", payload)
+        reason = payload[0] if isinstance(payload, tuple) else payload   # (reason, unreadable bytes)
+        raise ParseError("", reason)
     if not isinstance(payload, dict):
         raise ParseError("", f"expected a JSON object, got {type(payload).__name__}")
     record = unwrap(payload)
     for parser in PARSERS:
         if source_format in ("auto", parser.FORMAT) and parser.recognises(record):
             return parser.parse(record, reference)
-    keys = ", ".join(sorted(record)[:8])
+    # Key names, not values; each cut short (a key can be anything a sender writes).
+    keys = ", ".join(_key_name(key) for key in sorted(record, key=str)[:8]) + (", ..." if len(record) > 8 else "")
     expected = "a known log family" if source_format == "auto" else f"format {source_format!r}"
     raise ParseError("", f"unrecognised record (not {expected}); top-level keys: {keys}")

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 
-from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, ParseError, dig, event_time
+from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 
 FORMAT = "cloudtrail"
 
@@ -81,7 +81,8 @@ def resolve_principal(identity: dict) -> tuple[str, str, str, str]:
         return principal, kind, arn, key_id
     if identity.get("invokedBy"):  # AwsServiceEvent: {accountId, invokedBy}
         return f"service:{identity['invokedBy']}", "service", arn, ""
-    raise ParseError("userIdentity", f"cannot resolve a principal from type {id_type!r} with no ARN")
+    raise ParseError("userIdentity", "cannot resolve a principal: no ARN, and the type is not one that names "
+                                     "the caller otherwise")
 
 
 def _timestamp(record: dict) -> int:
@@ -99,9 +100,10 @@ def _first(record: dict, paths) -> str:
 def _bytes_out(record: dict) -> int:
     value = dig(record, "additionalEventData.bytesTransferredOut")
     try:
-        return int(float(value)) if value is not None else 0
-    except (TypeError, ValueError):
+        number = int(float(value)) if value is not None else 0
+    except (TypeError, ValueError, OverflowError):     # "Infinity" included
         return 0
+    return number if 0 <= number <= MAX_LONG else 0
 
 
 def _assume(record: dict, action: str, caller: str, caller_type: str) -> dict | None:
@@ -151,7 +153,7 @@ def parse(record: dict, reference) -> list[dict]:
         raise ParseError("eventName", "missing or not a string")
     service = record.get("eventSource") or ""
     if not isinstance(service, str):
-        raise ParseError("eventSource", f"expected a string, got {service!r}")
+        raise ParseError("eventSource", f"expected a string, got {type_name(service)}")
     identity = record.get("userIdentity")
     if not isinstance(identity, dict):
         raise ParseError("userIdentity", "missing or not an object")

@@ -10,7 +10,7 @@ import hashlib
 import ipaddress
 import json
 
-from chainwatch.model import KIND_FLOW, ParseError
+from chainwatch.model import KIND_FLOW, ParseError, epoch_time, integer
 
 FORMAT = "vpcflow"
 
@@ -21,6 +21,7 @@ def _norm(name: str) -> str:
 
 _REQUIRED = ("srcaddr", "dstaddr", "start")
 _JSON_MARKERS = {"srcaddr", "dstaddr"}
+_STATUSES = {"OK", "NODATA", "SKIPDATA"}
 
 
 def recognises(record: dict) -> bool:
@@ -34,12 +35,7 @@ def _value(fields: dict, name: str):
 
 def _int(fields: dict, name: str) -> int:
     value = _value(fields, name)
-    if value is None:
-        return 0
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ParseError(name, f"expected an integer, got {value!r}") from None
+    return 0 if value is None else integer(name, value)
 
 
 def _ip(fields: dict, name: str) -> str:
@@ -49,20 +45,21 @@ def _ip(fields: dict, name: str) -> str:
     try:
         return str(ipaddress.ip_address(str(value)))
     except ValueError:
-        raise ParseError(name, f"not an IP address: {value!r}") from None
+        raise ParseError(name, "not an IP address") from None
 
 
 def _event(fields: dict, raw_identity: str) -> list[dict]:
     status = str(_value(fields, "logstatus") or "OK")
     start = _int(fields, "start")
     if not start:
-        raise ParseError("start", f"missing (log-status {status})")
+        # The log-status is named only when it is one AWS writes: a reason never quotes a value.
+        raise ParseError("start", "missing" + (f" (log-status {status})" if status in _STATUSES else ""))
     # Workload side of the flow: behind a NAT the packet-level address is the real one.
     src = _ip(fields, "pktsrcaddr") or _ip(fields, "srcaddr")
     dst = _ip(fields, "pktdstaddr") or _ip(fields, "dstaddr")
     event_id = "vpcflow-" + hashlib.sha1(raw_identity.encode()).hexdigest()[:24]
     return [{
-        "id": event_id, "ts": start * 1000 if start < 10**11 else start, "cloud": "aws", "source": "vpcflow",
+        "id": event_id, "ts": epoch_time("start", start), "cloud": "aws", "source": "vpcflow",
         "kind": KIND_FLOW, "account": str(_value(fields, "accountid") or ""),
         "region": str(_value(fields, "region") or ""), "service": "vpcflow", "action": "flow", "success": True,
         "principal": "", "principal_type": "", "principal_arn": "", "session": "", "src_ip": src,

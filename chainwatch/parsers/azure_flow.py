@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 
-from chainwatch.model import KIND_FLOW, ParseError
+from chainwatch.model import KIND_FLOW, ParseError, epoch_time, integer, type_name
 from chainwatch.parsers.azure_common import as_dict, first, lower_keys, subscription_of, text
 
 FORMAT = "azure_flow"
@@ -40,16 +40,11 @@ def _ip(value: str, field: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
-        raise ParseError(field, f"not an IP address: {value!r}") from None
+        raise ParseError(field, "not an IP address") from None
 
 
 def _int(value: str, field: str) -> int:
-    if value in ("", None):
-        return 0
-    try:
-        return int(value)
-    except ValueError:
-        raise ParseError(field, f"expected an integer, got {value!r}") from None
+    return 0 if value in ("", None) else integer(field, value)
 
 
 def _tuple(values: list[str], vnet: bool, field: str) -> dict:
@@ -64,11 +59,11 @@ def _tuple(values: list[str], vnet: bool, field: str) -> dict:
         state = values[8] if len(values) == 13 else ""
         action = {"A": "ACCEPT", "D": "REJECT"}.get(values[7])
         if action is None:
-            raise ParseError(field, f"decision {values[7]!r} is neither A nor D")
+            raise ParseError(field, "the decision (8th value) is neither A nor D")
         counts = values[9:13] if len(values) == 13 else ["", "", "", ""]
     if values[6] not in _DIRECTIONS:
-        raise ParseError(field, f"direction {values[6]!r} is neither I nor O")
-    return {"ts": ts * 1000 if ts < 10**11 else ts,
+        raise ParseError(field, "the direction (7th value) is neither I nor O")
+    return {"ts": epoch_time(field, ts),
             "flow": {"src": _ip(values[1], field), "dst": _ip(values[2], field), "dst_port": _int(values[4], field),
                      "protocol": _PROTOCOLS.get(protocol) or _int(protocol, field),
                      "bytes": _int(counts[1], field), "packets": _int(counts[0], field), "action": action,
@@ -107,7 +102,7 @@ def parse(record: dict, _reference) -> list[dict]:
         for n, line in enumerate(_list(tuples, f"flowTuples[{g}]")):
             field = f"flowTuples[{g}][{n}]"
             if not isinstance(line, str):
-                raise ParseError(field, f"expected a string, got {line!r}")
+                raise ParseError(field, f"expected a string, got {type_name(line)}")
             parsed = _tuple(line.split(","), vnet, field)
             flow = dict(parsed["flow"], instance=instance, eni="")
             digest = hashlib.sha1(f"{target}|{mac}|{rule}|{line}".encode()).hexdigest()[:24]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from chainwatch.model import KIND_API, KIND_OBJECT
+from chainwatch.model import KIND_API, KIND_OBJECT, MAX_LONG
 from chainwatch.parsers.azure_common import (as_dict, base_event, canonical, first, lower_keys, principal_key,
                                              session_key, stable_id, strip_port, subscription_of, text, timestamp)
 
@@ -42,9 +42,10 @@ def recognises(record: dict) -> bool:
 
 def _int(value) -> int:
     try:
-        return int(float(value))
-    except (TypeError, ValueError):
+        number = int(float(value))
+    except (TypeError, ValueError, OverflowError):
         return 0
+    return number if -MAX_LONG <= number <= MAX_LONG else 0
 
 
 def _object(fields: dict, account: str) -> tuple[str, str]:

@@ -23,7 +23,7 @@ import ipaddress
 import json
 import re
 
-from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, ParseError, dig, event_time
+from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 from chainwatch.parsers.gcp_vpc_flow import entry_field, instance_key, project_from_log_name, region_of
 
 FORMAT = "gcp_audit"
@@ -207,8 +207,9 @@ def _object(record: dict, payload: dict) -> dict:
     size = dig(record, "httpRequest.responseSize") or dig(record, "httprequest.responseSize")
     try:
         nbytes = max(0, int(size or 0))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         nbytes = 0
+    nbytes = nbytes if nbytes <= MAX_LONG else 0
     return {"bucket": bucket or str(dig(record, "resource.labels.bucket_name") or ""), "key": key,
             "bytes_out": nbytes}
 
@@ -292,7 +293,7 @@ def parse(record: dict, reference) -> list[dict]:
         raise ParseError("protoPayload.methodName", "missing or not a string")
     service = payload.get("serviceName") or ""
     if not isinstance(service, str):
-        raise ParseError("protoPayload.serviceName", f"expected a string, got {service!r}")
+        raise ParseError("protoPayload.serviceName", f"expected a string, got {type_name(service)}")
     project = project_of(record, payload)
     if not project:
         raise ParseError("resource.labels.project_id", "no project here, in logName or in resourceName")

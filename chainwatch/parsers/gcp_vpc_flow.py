@@ -17,7 +17,7 @@ import ipaddress
 import json
 import re
 
-from chainwatch.model import KIND_FLOW, ParseError, dig, event_time
+from chainwatch.model import KIND_FLOW, ParseError, dig, event_time, integer
 
 FORMAT = "gcp_vpcflow"
 _ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
@@ -66,10 +66,7 @@ def _int(container: dict, name: str, where: str) -> int:
     value = container.get(name)
     if value in (None, ""):
         return 0
-    try:
-        return int(value)  # int64 fields arrive as JSON strings ("1234")
-    except (TypeError, ValueError):
-        raise ParseError(f"{where}.{name}", f"expected an integer, got {value!r}") from None
+    return integer(f"{where}.{name}", value)  # int64 fields arrive as JSON strings ("1234")
 
 
 def _ip(connection: dict, name: str) -> str:
@@ -79,7 +76,7 @@ def _ip(connection: dict, name: str) -> str:
     try:
         return str(ipaddress.ip_address(str(value)))
     except ValueError:
-        raise ParseError(f"jsonPayload.connection.{name}", f"not an IP address: {value!r}") from None
+        raise ParseError(f"jsonPayload.connection.{name}", "not an IP address") from None
 
 
 def _timestamp(record: dict, payload: dict) -> int:
