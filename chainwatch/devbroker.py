@@ -113,7 +113,10 @@ def _payload(payload, framing: str) -> str:
         header, line = payload          # flow lines travel as JSON objects, as Firehose ships them
         return json.dumps(dict(zip(header, line.split())))
     if framing in ("text", "error"):
-        return payload[-1] if isinstance(payload, tuple) else str(payload)
+        raw = payload[-1] if isinstance(payload, tuple) else payload
+        if isinstance(raw, bytes):          # an unreadable file's bytes: sent as read, lossily as text
+            return raw.decode("utf-8", "replace")
+        return raw if isinstance(raw, str) else json.dumps(raw, separators=(",", ":"))
     return json.dumps(payload, separators=(",", ":"))
 
 
@@ -164,7 +167,7 @@ def feed(config, inputs, bootstrap: str | None = None, progress=print) -> dict:
     try:
         for n, (_ts, family, value) in enumerate(records, start=1):
             topic = topic_for(family, config.sources)
-            producer.send(topic, value.encode("utf-8"))
+            producer.send(topic, value.encode("utf-8", "surrogateescape"))    # bytes that were not UTF-8, as read
             counts[topic] = counts.get(topic, 0) + 1
             if progress and n % 5000 == 0:
                 progress(f"  fed {n:,}/{len(records):,} records")

@@ -14,6 +14,7 @@ FINDING, DEAD, STATS, UNATTRIBUTED = "F", "D", "S", "U"      # tags of a job's c
 @dataclass
 class ReplayResult:
     files: int = 0
+    skipped: list = field(default_factory=list)      # [{"path", "reason"}]: files and folders not read
     counts: Counter = field(default_factory=Counter)
     findings: list = field(default_factory=list)
     dead_letters: list = field(default_factory=list)
@@ -36,6 +37,15 @@ class ReplayResult:
             self.counts.update(stats)
         else:
             self.unattributed_egress += 1
+
+    def skipped_lines(self, limit: int = 20) -> list[str]:
+        """For the summary: how many files and folders were not read, then each with its reason
+        (the first `limit`, and how many more)."""
+        lines = [f"files skipped:         {len(self.skipped)}"]
+        lines += [f"  {s['path']}: {s['reason']}" for s in self.skipped[:limit]]
+        if len(self.skipped) > limit:
+            lines.append(f"  ... and {len(self.skipped) - limit} more")
+        return lines
 
     def sort_findings(self) -> None:
         self.findings.sort(key=lambda f: (f["finding_info"]["first_seen_time"], f["metadata"]["uid"]))

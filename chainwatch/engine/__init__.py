@@ -21,7 +21,7 @@ from chainwatch.engine.workload import attribute_egress
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.results import ReplayResult
-from chainwatch.sources.files import discover
+from chainwatch.sources.files import find_inputs
 
 
 @dataclass
@@ -38,8 +38,8 @@ def finding_of(pattern, match: dict) -> dict:
 def run(config, patterns, inputs) -> EngineResult:
     """Run the job's logic over `inputs` (files or folders) and return everything it produced."""
     started = time.monotonic()
-    files = discover(inputs)
-    result = EngineResult(files=len(files))
+    files, skipped = find_inputs(inputs)
+    result = EngineResult(files=len(files), skipped=skipped)
     events = read_files(config, files, result)
     attributed, unattributed = attribute_egress(events)
     result.unattributed_egress = len(unattributed)

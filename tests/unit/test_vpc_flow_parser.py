@@ -207,5 +207,6 @@ def test_gzipped_flow_log_with_bom(tmp_path):
 def test_corrupt_gzip_is_a_file_error(tmp_path):
     path = tmp_path / "broken.json.gz"
     path.write_bytes(b"\x1f\x8b" + b"not really gzip")
-    ((ref, reason, framing),) = list(records_from_file(str(path)))
+    ((ref, (reason, unread), framing),) = list(records_from_file(str(path)))
     assert (ref, framing) == (str(path), "error") and reason.startswith("cannot read file")
+    assert unread == path.read_bytes()      # nothing inflated: the dead letter carries the whole file
