@@ -42,3 +42,15 @@ def test_a_successful_logging_change_is_reported_and_a_failed_one_is_not():
     observe(coverage, _event("api", "DeleteTrail", service="cloudtrail.amazonaws.com", success=False), REFERENCE)
     (gap,) = blind_spots(coverage)
     assert "cloudtrail.amazonaws.com StopLogging by arn:aws:iam::111122223333:user/alice" in gap
+
+
+def test_a_logging_change_dated_past_year_9999_does_not_crash_the_summary():
+    """9999-12-31T23:59:59-23:59 is year 10000 in UTC: the summary still prints (the normaliser
+    dead-letters such a time; a coverage record holding one must not stop the summary either)."""
+    from chainwatch.units import parse_timestamp_ms
+    coverage = {}
+    event = dict(_event("api", "StopLogging", service="cloudtrail.amazonaws.com"),
+                 ts=parse_timestamp_ms("9999-12-31T23:59:59-23:59"))
+    observe(coverage, event, REFERENCE)
+    (line,) = [gap for gap in blind_spots(coverage) if "StopLogging" in gap]
+    assert "at 253402387139000 ms after 1970-01-01 (outside the calendar)" in line
