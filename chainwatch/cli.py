@@ -46,7 +46,11 @@ def cmd_replay(args) -> int:
     config, patterns = _load(args.conf)
     inputs = args.inputs or _file_source_paths(config)
     _preflight()
-    result = replay(config, patterns, inputs, hold_all=args.hold_all,
+    cluster = None
+    if args.cluster:
+        from chainwatch.cluster import running_state
+        cluster = running_state(args.cluster)
+    result = replay(config, patterns, inputs, hold_all=args.hold_all, cluster=cluster,
                     progress=print_progress if sys.stderr.isatty() else None)
     _write_jsonl(args.out, result.findings)
     if args.dlq:
@@ -212,6 +216,9 @@ def main(argv=None) -> int:
                    help="advance event time only at the end of input: exact however far out of order the "
                         "records are, but memory grows with the input (default: files by start time, "
                         "time.watermark_delay behind)")
+    p.add_argument("--cluster", metavar="STATE_DIR",
+                   help="run on the local cluster started from STATE_DIR (`chainwatch cluster start`): "
+                        "a Python interpreter per TaskManager, so more than one core")
     p.set_defaults(func=cmd_replay)
     p = sub.add_parser("run", help="the streaming job as configured")
     p.add_argument("--conf")

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from pyflink.common import Types
 
+from chainwatch.cluster_env import stage_package
 from chainwatch.coverage import blind_spots
 from chainwatch.pipeline import FILES, HOLD_ALL, build_pipeline, watermark_strategy
 from chainwatch.results import DEAD, FINDING, STATS, UNATTRIBUTED, ReplayResult
 from chainwatch.runtime import make_env
-from chainwatch.sources.files import discover
+from chainwatch.sources.files import find_inputs
 from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, read_files
 
 
@@ -18,18 +20,21 @@ def _tag(stream, tag):
     return stream.map(lambda text, t=tag: t + text, Types.STRING())
 
 
-def replay(config, patterns, inputs, *, hold_all: bool = False, progress=None) -> ReplayResult:
+def replay(config, patterns, inputs, *, hold_all: bool = False, cluster=None, progress=None) -> ReplayResult:
     """Run the job over `inputs` (files or folders) and collect everything it produced.
 
     Files are read by start time and event time advances time.watermark_delay behind them, so
     the job holds a window of events, not the input (sources.order); hold_all: event time
-    advances only at the end of input, exact whatever the disorder, memory grows with input."""
+    advances only at the end of input, exact whatever the disorder, memory grows with input.
+    cluster: a running local cluster (cluster.ClusterState) to run on, at its parallelism."""
     started = time.monotonic()
-    files = discover(inputs)
-    result = ReplayResult(files=len(files))
+    files, skipped = find_inputs(inputs)
+    result = ReplayResult(files=len(files), skipped=skipped)
     if not files:
         return result
-    env = make_env(config, streaming=False)
+    env = make_env(config, streaming=False, remote=cluster.rest_url if cluster else None)
+    if cluster:    # its TaskManagers import chainwatch from the copy shipped with the job
+        env.add_python_file(str(stage_package(Path(cluster.state_dir))))
     normalised = read_files(env, config, files, hold_all=hold_all)
     events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, HOLD_ALL if hold_all else FILES))
     findings, unattributed = build_pipeline(env, config, patterns, events)
@@ -52,6 +57,7 @@ def summary_lines(result: ReplayResult) -> list[str]:
     accounted = counts["normalised"] + counts["dead_lettered"]
     lines = [
         f"files read:            {result.files}",
+        *result.skipped_lines(),
         f"records read:          {counts['read']}",
         f"  normalised:          {counts['normalised']} ({counts['events']} events)",
         f"  dead-lettered:       {counts['dead_lettered']}",

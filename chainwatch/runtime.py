@@ -10,9 +10,13 @@ import chainwatch
 
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.java_gateway import get_gateway
 
 
-def make_env(config, *, streaming: bool, savepoint: str | None = None) -> StreamExecutionEnvironment:
+def make_env(config, *, streaming: bool, savepoint: str | None = None,
+             remote: str | None = None) -> StreamExecutionEnvironment:
+    """remote: the REST URL of a running cluster (chainwatch cluster) to run on instead of an
+    embedded mini-cluster."""
     if config.job.python_execution_mode == "thread":
         # The JVM's embedded interpreter does not see the venv unless told where it is; the
         # variable must be set before the JVM starts (the first Configuration() starts it).
@@ -32,7 +36,14 @@ def make_env(config, *, streaming: bool, savepoint: str | None = None) -> Stream
         flink_conf.set_string("execution.checkpointing.dir", config.job.checkpoint_dir)
     if streaming:  # keep the last checkpoint when the job is cancelled, so it can be resumed from
         flink_conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
-    env = StreamExecutionEnvironment.get_execution_environment(flink_conf)
+    if remote:     # e.g. a replay on the local cluster's TaskManagers: a Python interpreter per JVM
+        host, _, port = remote.removeprefix("http://").rstrip("/").partition(":")
+        gateway = get_gateway()
+        env = StreamExecutionEnvironment(gateway.jvm.org.apache.flink.streaming.api.environment.StreamExecutionEnvironment
+                                         .createRemoteEnvironment(host, int(port), flink_conf._j_configuration,
+                                                                  gateway.new_array(gateway.jvm.String, 0)))
+    else:
+        env = StreamExecutionEnvironment.get_execution_environment(flink_conf)
     env.set_parallelism(config.job.parallelism)
     if streaming:
         env.enable_checkpointing(config.job.checkpoint_interval_ms)

@@ -150,8 +150,8 @@ class NotAFile(OSError):
     """A path that is not a regular file (FIFO, socket, device): never opened for a blocking read."""
 
 
-def read_bytes(path: str) -> bytes:
-    """A regular file's bytes. Opened non-blocking and checked after opening (a FIFO swapped in
+def read_bytes(path: str, limit: int = -1) -> bytes:
+    """A regular file's bytes (the first `limit` only, if given). Opened non-blocking and checked after opening (a FIFO swapped in
     after find_inputs looked is refused, not waited on)."""
     kind = _special_kind(os.stat(path).st_mode)
     if kind:
@@ -161,7 +161,7 @@ def read_bytes(path: str) -> bytes:
         kind = _special_kind(os.fstat(handle.fileno()).st_mode)
         if kind:
             raise NotAFile(f"{kind}, not a regular file")
-        return handle.read()
+        return handle.read(limit)
 
 
 class Damage(NamedTuple):

@@ -7,6 +7,7 @@ from pyflink.common import Row, Types
 from pyflink.datastream import OutputTag, ProcessFunction
 
 from chainwatch.coverage import observe as observe_coverage
+from chainwatch.model import TimeBounds
 from chainwatch.normalise import Normaliser
 from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
 from chainwatch.sources.order import in_time_order
@@ -103,7 +104,8 @@ class ReadFiles(_Normalising):
 def read_files(env, config, paths, *, hold_all: bool = False, name: str = "read + parse + enrich"):
     """Files -> normalised event batches with event time (pipeline.watermark_strategy: `files`, or
     `hold-all`), dead letters and read counts (side outputs). Files go in start-time order."""
-    files = [Row(path, start) for path, start in in_time_order(paths)]
+    bounds = TimeBounds(config.time.earliest_event_ms, config.time.max_ahead_ms)
+    files = [Row(path, start) for path, start in in_time_order(paths, bounds)]
     return (env.from_collection(files, type_info=Types.ROW([Types.STRING(), Types.LONG()])).name(f"{name}: files")
             .process(ReadFiles(config, hold_all)).name(name))
 

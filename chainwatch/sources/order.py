@@ -16,7 +16,8 @@ import re
 import zlib
 from datetime import datetime, timezone
 
-from chainwatch.sources.files import is_flow_header
+from chainwatch.model import ParseError, TimeBounds
+from chainwatch.sources.files import is_flow_header, read_bytes
 
 _PEEK_BYTES = 16 * 1024
 _NAME_TIMES = (
@@ -43,8 +44,7 @@ def _ms(parts) -> int | None:
 def _peek(path: str) -> bytes:
     """The first bytes of the file's text (gzip decompressed only as far as needed)."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(_PEEK_BYTES)
+        head = read_bytes(path, _PEEK_BYTES)
         if head[:2] == b"\x1f\x8b":
             return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, _PEEK_BYTES)
         return head
@@ -63,8 +63,10 @@ def _flow_start(head: bytes) -> int | None:
     return None
 
 
-def file_start_ms(path: str) -> int | None:
-    """The earliest time the file's name or first bytes show, in epoch ms; None if none."""
+def file_start_ms(path: str, bounds: TimeBounds = TimeBounds()) -> int | None:
+    """The earliest time the file's name or first bytes show, in epoch ms; None if none. Times
+    outside `bounds` (time.earliest_event, time.max_ahead) are ignored, as the reader rejects
+    such records: one record dated 1970 must not decide where its file is read."""
     found = []
     for pattern in _NAME_TIMES:
         match = pattern.search(path)
@@ -78,12 +80,19 @@ def file_start_ms(path: str) -> int | None:
         times = [_ms(first.groups())] if first else []
     found.extend(times)
     found.append(_flow_start(head))
-    known = [t for t in found if t is not None]
+    known = [t for t in found if t is not None and _within(bounds, t)]
     return min(known) if known else None
 
 
-def in_time_order(files) -> list[tuple[str, int | None]]:
+def _within(bounds: TimeBounds, ms: int) -> bool:
+    try:
+        return bounds.check("file start", ms) == ms
+    except ParseError:
+        return False
+
+
+def in_time_order(files, bounds: TimeBounds = TimeBounds()) -> list[tuple[str, int | None]]:
     """(path, start ms or None), files showing no time first, then by start time and path."""
-    timed = [(path, file_start_ms(path)) for path in files]
+    timed = [(path, file_start_ms(path, bounds)) for path in files]
     return sorted(timed, key=lambda item: (item[1] is not None, item[1] or 0, item[0]))
 
