@@ -7,7 +7,7 @@ role's key sees the entry, the calls and the networks the role is usually reache
 from __future__ import annotations
 
 from chainwatch.model import NOVELTY_TYPES, principal_type_of
-from chainwatch.steps import egress, familiarity, novelty, sessions, spike
+from chainwatch.steps import dedup, egress, familiarity, novelty, sessions, spike
 
 
 def identity_key(event: dict) -> str:
@@ -60,10 +60,13 @@ class IdentitySteps:
     def __init__(self, config, inventory: dict | None = None):
         self.config = config
         self.inventory = inventory or {}
+        self.dedup_horizon_ms = max(config.spike.window_ms, config.egress.window_ms, config.burst.span_ms)
 
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
         """Update the identity's state with one event; return the step rows it completes."""
         cfg = self.config
+        if dedup.is_duplicate(state, event, self.dedup_horizon_ms):
+            return []
         ts = event["ts"]
         rows: list[dict] = []
         kind = identity_type(key, event) or state.get("type", "")

@@ -144,3 +144,15 @@ def test_a_record_far_behind_the_files_read_before_it_is_counted_late(tmp_path, 
     held = replay(config, patterns, [tmp_path], hold_all=True)
     assert held.counts["late"] == 0
     check_scenario(scenario, group_by_key(held.findings).get(scenario.key, []))
+
+
+def test_every_record_delivered_twice_gives_the_same_findings(tmp_path, config, patterns, result):
+    """At-least-once delivery: each CloudTrail record and flow line arrives twice, in another file
+    (as a Kafka redelivery or a CloudTrail duplicate would). Each counts once in every step."""
+    _write(tmp_path / "first", SCENARIOS, chronological_names=False)
+    _write(tmp_path / "again", SCENARIOS, chronological_names=True)
+    twice = replay(config, patterns, [tmp_path])
+    assert twice.counts["read"] == 2 * result.counts["read"]
+    assert sorted(f["metadata"]["uid"] for f in twice.findings) == sorted(f["metadata"]["uid"] for f in result.findings)
+    for scenario in SCENARIOS:
+        check_scenario(scenario, group_by_key(twice.findings).get(scenario.key, []))
