@@ -47,7 +47,9 @@ class SourceConfig:
 def load_kafka(root: Section) -> KafkaConfig:
     section = root.section("kafka")
     # The environment wins over the file: the same config runs against a test broker or a real cluster.
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP") or section.str("bootstrap_servers", DEFAULT_BOOTSTRAP)
+    # The file's value is read (and checked) either way, or it would be reported as an unknown key.
+    from_file = section.str("bootstrap_servers", DEFAULT_BOOTSTRAP)
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP") or from_file
     properties = section.section("properties")
     props = {str(k): os.path.expandvars(str(v)) for k, v in properties.data.items()}
     properties.used.update(properties.data)

@@ -157,6 +157,20 @@ def test_unknown_keys_are_named_with_their_dotted_path(tmp_path):
     assert text[problems["steps.novelty.maxage"].line - 1].strip().startswith("maxage:")
 
 
+def test_kafka_bootstrap_from_the_environment_wins_and_the_file_key_is_still_known(tmp_path, monkeypatch):
+    """Issue 10, item 6: with KAFKA_BOOTSTRAP set, the file's bootstrap_servers was never read, so
+    the strict loader called it an unknown key and the shipped conf/kafka.yaml did not load."""
+    path = write_yaml(tmp_path / "job.yaml", config_data(kafka={"bootstrap_servers": "broker.example:9092"}))
+    monkeypatch.delenv("KAFKA_BOOTSTRAP", raising=False)
+    assert load_config(path).kafka.bootstrap_servers == "broker.example:9092"
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", "127.0.0.1:9999")
+    assert load_config(path).kafka.bootstrap_servers == "127.0.0.1:9999"
+    assert load_config(DEFAULTS_DIR / "conf" / "kafka.yaml").kafka.bootstrap_servers == "127.0.0.1:9999"
+    # The file's value is still checked when the environment overrides it.
+    problems = by_key(config_error(write_yaml(tmp_path / "bad.yaml", config_data(kafka={"bootstrap_servers": 9092}))))
+    assert set(problems) == {"kafka.bootstrap_servers"} and "expected a string" in problems["kafka.bootstrap_servers"].message
+
+
 def test_several_problems_are_reported_together(tmp_path):
     data = config_data(time={"watermark_delay": "10 minutes"},
                        enrichment={"networks": {"org_cidrs": ["10.0.0.0/8", "10.0.0.0/33"]}},
