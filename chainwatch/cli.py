@@ -137,8 +137,20 @@ def cmd_cluster(args) -> int:
         elif args.action == "status":
             info = cluster.status(args.state_dir)
             o = info["overview"]
-            print(f"{info['rest_url']}: {o['taskmanagers']} TaskManagers, {o['slots-available']}/{o['slots-total']} "
-                  f"slots free, Flink {o['flink-version']}; PIDs {info['pids']}")
+            print(f"{info['rest_url']}: " + (f"{o['taskmanagers']} TaskManagers registered, {o['slots-available']}/"
+                  f"{o['slots-total']} slots free, Flink {o['flink-version']}" if o else "JobManager not running"))
+            supervised = info["processes"]["supervisor"] == "running"
+            for name, shown in info["processes"].items():
+                if shown == "dead":
+                    shown = "DEAD" + ("" if not name.startswith("taskmanager-") else
+                                      ": the supervisor is starting it again" if supervised else
+                                      ": no supervisor to start it again (`cluster stop`, then `start`)")
+                restarts = info["restarts"].get(name)
+                print(f"  {name:<14} pid {info['pids'][name] or '-':<8} {shown}"
+                      + (f" (restarted {restarts}x)" if restarts else ""))
+            if info["taskmanagers"]:   # a dead TaskManager stays registered until its heartbeats fail
+                print("  registered: " + ", ".join(f"{tm['id']} ({_heartbeat(tm)})" for tm in
+                                                   sorted(info["taskmanagers"], key=lambda tm: tm["id"])))
             for job in info["jobs"]:
                 print(f"  {job['jid']}  {job['state']:<10} {job['name']}  ({job['duration'] // 1000}s)")
         elif args.action == "submit":
@@ -158,6 +170,11 @@ def cmd_cluster(args) -> int:
     return 0
 
 
+def _heartbeat(taskmanager: dict) -> str:
+    last = taskmanager["timeSinceLastHeartbeat"]     # despite its name, the epoch ms of the last one (0: none yet)
+    return f"last heartbeat {max(0.0, time.time() - last / 1000):.0f}s ago" if last else "no heartbeat yet"
+
+
 def _add_cluster_parser(sub) -> None:
     p = sub.add_parser("cluster", help="local Flink standalone cluster: start | stop | status | submit | cancel")
     p.set_defaults(func=cmd_cluster)
@@ -170,8 +187,9 @@ def _add_cluster_parser(sub) -> None:
     a.add_argument("--taskmanagers", type=int, default=2)
     a.add_argument("--slots", type=int, default=1, help="task slots per TaskManager")
     a.add_argument("--state-backend", choices=("rocksdb", "hashmap"), default="rocksdb")
-    actions.add_parser("stop", parents=[common], help="stop exactly the processes `start` started")
-    actions.add_parser("status", parents=[common], help="TaskManagers, slots and jobs (REST API)")
+    actions.add_parser("stop", parents=[common], help="stop exactly the processes `start` started (supervisor first)")
+    actions.add_parser("status", parents=[common],
+                       help="each process (a dead one too), TaskManagers, slots and jobs (REST API)")
     a = actions.add_parser("submit", parents=[common], help="`flink run` the streaming job; prints the job id")
     a.add_argument("--conf", help="job config (default: $CHAINWATCH_CONF, else the packaged one)")
     a.add_argument("--out", help="findings folder instead of the config's sinks (- for the TaskManagers' stdout)")

@@ -2,9 +2,11 @@
 
 `start` runs one JobManager and N TaskManagers as separate processes (pyflink/bin's
 jobmanager.sh / taskmanager.sh in the foreground, so the PID we get is the JVM's own: the
-scripts `exec` java), with a generated conf dir under a state folder. `stop` ends exactly
-those PIDs. `submit` runs `flink run` as production does: the job file with -py, the package
-source shipped with -pyfs, the interpreter with -pyexec. Everything listens on 127.0.0.1.
+scripts `exec` java), with a generated conf dir under a state folder, then a supervisor
+(chainwatch.cluster_supervisor) that starts a dead TaskManager again, as Kubernetes would. `stop`
+ends exactly those PIDs, the supervisor first. `submit` runs `flink run` as production does: the
+job file with -py, the package source shipped with -pyfs, the interpreter with -pyexec.
+Everything listens on 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from chainwatch.cluster_env import (flink_home, flink_settings, free_port, lib_dir, process_env,
+from chainwatch.cluster_env import (PACKAGE_DIR, flink_home, flink_settings, free_port, lib_dir, process_env,
                                     stage_package, worker_python, write_conf_dir)
 from chainwatch.config import config_file
 
@@ -41,13 +44,26 @@ class ClusterState:
     state_dir: str
     conf_dir: str
     rest_url: str
-    pids: dict            # process name -> PID
+    pids: dict            # Flink process name -> PID (the supervisor updates a TaskManager's)
     started: float
+    supervisor: int | None = None     # PID of chainwatch.cluster_supervisor
+    restarts: dict = field(default_factory=dict)   # TaskManager name -> times the supervisor started it again
 
 
 def load_state(state_dir) -> ClusterState | None:
     path = Path(state_dir) / STATE_FILE
-    return ClusterState(**json.loads(path.read_text())) if path.exists() else None
+    try:
+        return ClusterState(**json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+
+
+def save_state(state: ClusterState) -> None:
+    """Whole file or nothing (write, then rename): the supervisor rewrites it while the CLI reads it."""
+    path = Path(state.state_dir) / STATE_FILE
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(asdict(state), indent=1))
+    os.replace(temporary, path)
 
 
 def _alive(pid: int) -> bool:
@@ -63,12 +79,54 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _ours(pid: int, conf_dir: str) -> bool:
-    """The PID still runs a Flink process of this cluster (PIDs get reused)."""
+def _ours(pid: int, state_dir: str) -> bool:
+    """The PID still runs a process of this cluster (PIDs get reused): `start` and the supervisor
+    run every process in the state folder, and Flink's scripts and JVMs never leave it. (The
+    arguments name the conf dir only once taskmanager.sh has exec'd java, seconds after a start.)"""
     try:
-        return conf_dir in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except FileNotFoundError:
+        return os.readlink(f"/proc/{pid}/cwd") == state_dir
+    except OSError:      # gone, or another user's
         return False
+
+
+def is_running(pid: int | None, state_dir: str) -> bool:
+    return bool(pid) and _alive(pid) and _ours(pid, state_dir)
+
+
+def _command(name: str) -> list[str]:
+    """What `start` runs for a process, and the supervisor again for a dead TaskManager: the same
+    resource id, so the JobManager sees the same TaskManager come back."""
+    if name == "jobmanager":
+        return [str(flink_home() / "bin" / "jobmanager.sh"), "start-foreground"]
+    n = name.removeprefix("taskmanager-")
+    return [str(flink_home() / "bin" / "taskmanager.sh"), "start-foreground", "-D", f"taskmanager.resource-id=tm-{n}"]
+
+
+def launch(state: ClusterState, name: str, env: dict) -> int:
+    """Start one process of the cluster, detached, and record its PID in the state file."""
+    state_dir = Path(state.state_dir)
+    with open(state_dir / "log" / f"{name}.console", "ab") as console:
+        # cwd: the state folder, so no Python started from there finds the repo's chainwatch/ by accident
+        process = subprocess.Popen(_command(name), env=env, cwd=state_dir, stdin=subprocess.DEVNULL,
+                                   stdout=console, stderr=subprocess.STDOUT,
+                                   start_new_session=True)   # survives the CLI and its terminal
+    state.pids[name] = process.pid
+    save_state(state)    # stop works from here on
+    return process.pid
+
+
+def _launch_supervisor(state: ClusterState) -> int:
+    """python -m chainwatch.cluster_supervisor STATE_DIR, detached like the JVMs; this very
+    chainwatch on its path (not whatever the caller's PYTHONPATH holds)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "VIRTUAL_ENV")}
+    env["PYTHONPATH"] = str(PACKAGE_DIR.parent)
+    with open(Path(state.state_dir) / "log" / "supervisor.log", "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "chainwatch.cluster_supervisor", state.state_dir],
+                                   env=env, cwd=state.state_dir, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    state.supervisor = process.pid
+    save_state(state)
+    return process.pid
 
 
 def rest(state: ClusterState, path: str, method: str = "GET", body: dict | None = None, timeout: float = 10):
@@ -91,9 +149,10 @@ def _log_tail(state_dir: Path, name: str, lines: int = 30) -> str:
 def start(state_dir, config, *, taskmanagers: int = 2, slots: int = 1, state_backend: str = "rocksdb",
           timeout: float = 120, progress=print) -> ClusterState:
     state_dir = Path(state_dir).resolve()
-    running = load_state(state_dir)
-    if running and any(_alive(p) and _ours(p, running.conf_dir) for p in running.pids.values()):
-        raise ClusterError(f"a cluster from {state_dir} is already running ({running.rest_url}): stop it first")
+    previous = load_state(state_dir)
+    if previous and (any(is_running(p, previous.state_dir) for p in previous.pids.values())
+                     or is_running(previous.supervisor, previous.state_dir)):
+        raise ClusterError(f"a cluster from {state_dir} is already running ({previous.rest_url}): stop it first")
     (state_dir / "log" / "rocksdb").mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     rest_port = free_port()
@@ -102,22 +161,11 @@ def start(state_dir, config, *, taskmanagers: int = 2, slots: int = 1, state_bac
                               taskmanagers=taskmanagers, slots=slots, state_backend=state_backend)
     conf_dir = write_conf_dir(state_dir, settings)
     lib_dir(state_dir)
-    env, bin_dir = process_env(state_dir, conf_dir), flink_home() / "bin"
+    env = process_env(state_dir, conf_dir)
     state = ClusterState(str(state_dir), str(conf_dir), f"http://127.0.0.1:{rest_port}", {}, time.time())
-
-    def launch(name, script, *args):
-        with open(state_dir / "log" / f"{name}.console", "ab") as console:
-            # cwd: the state folder, so no Python started from there finds the repo's chainwatch/ by accident
-            process = subprocess.Popen([str(bin_dir / script), "start-foreground", *args], env=env, cwd=state_dir,
-                                       stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-                                       start_new_session=True)   # survives the CLI and its terminal
-        state.pids[name] = process.pid
-        (state_dir / STATE_FILE).write_text(json.dumps(asdict(state), indent=1))   # stop works from here on
-
     try:
-        launch("jobmanager", "jobmanager.sh")
-        for n in range(1, taskmanagers + 1):
-            launch(f"taskmanager-{n}", "taskmanager.sh", "-D", f"taskmanager.resource-id=tm-{n}")
+        for name in ["jobmanager", *(f"taskmanager-{n}" for n in range(1, taskmanagers + 1))]:
+            launch(state, name, env)
         seen = None
         while True:
             dead = [name for name, pid in state.pids.items() if not _alive(pid)]
@@ -138,20 +186,16 @@ def start(state_dir, config, *, taskmanagers: int = 2, slots: int = 1, state_bac
                 raise ClusterError(f"cluster not up after {timeout:.0f}s; JobManager log:\n"
                                    + _log_tail(state_dir, "jobmanager"))
             time.sleep(0.5)
+        # Only once the cluster is up: a TaskManager that dies during start-up is a failed start,
+        # reported with its log above, not something to retry.
+        _launch_supervisor(state)
     except BaseException:
         stop(state_dir, progress=lambda *_: None)
         raise
     return state
 
 
-def stop(state_dir, *, timeout: float = 30, progress=print) -> list[int]:
-    """SIGTERM exactly the recorded PIDs (only if they still run this cluster), wait, then SIGKILL."""
-    state_dir = Path(state_dir).resolve()
-    state = load_state(state_dir)
-    if state is None:
-        progress(f"no cluster recorded in {state_dir}")
-        return []
-    pids = [pid for pid in state.pids.values() if _alive(pid) and _ours(pid, state.conf_dir)]
+def _terminate(pids: list[int], timeout: float) -> None:
     for pid in pids:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -162,22 +206,56 @@ def stop(state_dir, *, timeout: float = 30, progress=print) -> list[int]:
             os.kill(pid, signal.SIGKILL)
     while any(_alive(p) for p in pids):
         time.sleep(0.1)
+
+
+def stop(state_dir, *, timeout: float = 30, progress=print) -> list[int]:
+    """SIGTERM exactly the recorded PIDs (only if they still run this cluster), wait, then SIGKILL.
+    The supervisor goes first, or it would start the TaskManagers we stop again."""
+    state_dir = Path(state_dir).resolve()
+    state = load_state(state_dir)
+    if state is None:
+        progress(f"no cluster recorded in {state_dir}")
+        return []
+    stopped = []
+    if is_running(state.supervisor, state.state_dir):
+        _terminate([state.supervisor], timeout)   # it records a TaskManager it is starting, then exits
+        stopped.append(state.supervisor)
+        state = load_state(state_dir) or state    # with the PIDs as the supervisor left them
+    pids = [pid for pid in state.pids.values() if is_running(pid, state.state_dir)]
+    _terminate(pids, timeout)
+    stopped += pids
     (state_dir / STATE_FILE).unlink()
-    progress(f"stopped {len(pids)} processes: {' '.join(map(str, pids)) or '-'}")
-    return pids
+    progress(f"stopped {len(stopped)} processes: {' '.join(map(str, stopped)) or '-'}")
+    return stopped
 
 
 def running_state(state_dir) -> ClusterState:
+    """The recorded cluster if its JobManager runs: the REST API (jobs, submit, cancel) is there
+    even while a TaskManager is down and the supervisor brings it back."""
     state = load_state(Path(state_dir).resolve())
-    if state is None or not all(_alive(p) and _ours(p, state.conf_dir) for p in state.pids.values()):
+    if state is None or not is_running(state.pids.get("jobmanager"), state.state_dir):
         raise ClusterError(f"no running cluster in {state_dir} (`chainwatch cluster start` first)")
     return state
 
 
 def status(state_dir) -> dict:
-    state = running_state(state_dir)
-    return {"rest_url": state.rest_url, "pids": state.pids, "overview": rest(state, "/overview"),
-            "jobs": rest(state, "/jobs/overview")["jobs"]}
+    """Each recorded process `running` or `dead` (by its PID: read before the REST calls, so a
+    TaskManager dead when this is called shows as dead even if the supervisor starts it again
+    meanwhile), then what the JobManager says: its overview, the TaskManagers registered with it
+    (a dead one stays listed until its heartbeats fail, so each comes with its last heartbeat),
+    the jobs."""
+    state = load_state(Path(state_dir).resolve())
+    if state is None:
+        raise ClusterError(f"no cluster recorded in {state_dir} (`chainwatch cluster start` first)")
+    processes = {name: "running" if is_running(pid, state.state_dir) else "dead" for name, pid in state.pids.items()}
+    processes["supervisor"] = "running" if is_running(state.supervisor, state.state_dir) else "dead"
+    info = {"rest_url": state.rest_url, "pids": {**state.pids, "supervisor": state.supervisor},
+            "processes": processes, "restarts": state.restarts, "overview": None, "taskmanagers": [], "jobs": []}
+    if processes["jobmanager"] == "running":
+        info["overview"] = rest(state, "/overview")
+        info["taskmanagers"] = rest(state, "/taskmanagers")["taskmanagers"]
+        info["jobs"] = rest(state, "/jobs/overview")["jobs"]
+    return info
 
 
 def submit_command(state: ClusterState, conf_path, *, out=None, dlq=None, parallelism: int = 2,

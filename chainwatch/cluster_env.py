@@ -65,6 +65,15 @@ def flink_settings(state_dir: Path, config, *, python: Path, rest_port: int, rpc
         "execution.checkpointing.savepoint-dir": (state_dir / "savepoints").resolve().as_uri(),
         # A cancelled job keeps its last checkpoint, so it can be resumed (-s) like a savepoint.
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        # A job must outlive a dead TaskManager until the supervisor has it back (10-30 s here):
+        # Flink's default with checkpointing is exponential-delay with no limit on attempts, but
+        # spelled out (as in deploy/) with a 10 s cap on the delay, not 1 min, so the job is
+        # running again within seconds of the TaskManager, not a minute later.
+        "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.initial-backoff": "1 s",
+        "restart-strategy.exponential-delay.backoff-multiplier": 2.0,
+        "restart-strategy.exponential-delay.max-backoff": "10 s",
+        "restart-strategy.exponential-delay.attempts-before-reset-backoff": 2147483647,   # no limit
     })
     return settings
 

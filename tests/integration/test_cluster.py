@@ -170,6 +170,7 @@ def test_cli_status_shows_the_taskmanagers_and_the_job(run):
 
 
 def test_stop_ends_exactly_the_cluster_processes(running, run):
-    pids = sorted(running.pids.values())
+    assert running.supervisor and cluster.is_running(running.supervisor, running.state_dir)
+    pids = sorted([*running.pids.values(), running.supervisor])    # the supervisor too
     assert sorted(cluster.stop(running.state_dir, progress=lambda *_: None)) == pids
     assert not any(Path(f"/proc/{pid}").exists() and cluster._alive(pid) for pid in pids)
