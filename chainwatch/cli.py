@@ -66,6 +66,8 @@ def cmd_validate(args) -> int:
     from chainwatch.patterns.compiler import compile_pattern
     for pattern in patterns:
         compile_pattern(pattern)
+    for warning in config.warnings:      # deprecated keys: still honoured, each says how to migrate
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{config.path}: ok ({len(config.sources)} sources, {len(patterns)} patterns: "
           f"{', '.join(p.id for p in patterns)})")
     return 0
@@ -97,8 +99,7 @@ def cmd_broker(args) -> int:
     config, _patterns = _load(args.conf)
     if args.action == "up":
         broker = devbroker.LocalBroker(args.data_dir, args.port).start()
-        topics = sorted({s.topic for s in config.sources if s.type == "kafka"}
-                        | {config.kafka.findings_topic, config.kafka.dead_letter_topic} - {""})
+        topics = devbroker.config_topics(config)
         devbroker.create_topics(broker.bootstrap, topics)
         print(f"broker up: KAFKA_BOOTSTRAP={broker.bootstrap} (pid {broker.process.pid}); topics: {', '.join(topics)}")
         print(f"stop it with: chainwatch broker down --data-dir {args.data_dir}")

@@ -15,7 +15,7 @@ from chainwatch.model import DEFAULT_MAX_AHEAD_MS, EARLIEST_EVENT_MS
 from chainwatch.sources.config import KafkaConfig, SourceConfig, load_kafka, load_sources
 from chainwatch.reference import ReferenceLists, load_reference_lists
 from chainwatch.schema import Section
-from chainwatch.sinks.settings import DEFAULT_SINKS, SinkConfig, load_sinks
+from chainwatch.sinks.settings import DEFAULT_SINKS, SinkConfig, load_sinks, migrate_legacy_kafka
 from chainwatch.yamlload import load_yaml
 
 # Shipped with the package (package data), so every command works from any folder with no --conf;
@@ -115,6 +115,9 @@ class Config:
     job: JobConfig
     reference: ReferenceLists
     sinks: tuple[SinkConfig, ...] = DEFAULT_SINKS
+    # Deprecated keys still honoured, each saying how to migrate (`chainwatch validate` prints them,
+    # the job logs them).
+    warnings: tuple[Problem, ...] = ()
 
 
 def _resolve(base: Path, value: str | None) -> str | None:
@@ -158,7 +161,8 @@ def load_config(path: str | Path | None = None) -> Config:
     root = Section(data, str(path), "", problems, files=files)
 
     sources = load_sources(root, lambda p: _resolve(base, p), problems, str(path))
-    kafka = load_kafka(root)
+    warnings: list[Problem] = []
+    kafka, legacy_kafka = load_kafka(root)
 
     time_s = root.section("time")
     earliest = time_s.raw("earliest_event", None)
@@ -232,14 +236,15 @@ def load_config(path: str | Path | None = None) -> Config:
     ref_files = root.section("reference")
     reference_paths = {name: _reference_files(base, ref_files, name) for name in ("privileged_apis", "creation_events")}
     ref_files.reject_unknown()
-    sinks = load_sinks(root, lambda value: _resolve(base, value))
+    sinks = load_sinks(root, lambda value: _resolve(base, value), legacy_kafka.delivery_guarantee or "at-least-once")
+    sinks = migrate_legacy_kafka(legacy_kafka, sinks, root.data.get("sinks") is not None, problems, warnings)
     root.reject_unknown()
 
     if problems:
         raise ChainwatchError(problems)
     reference = load_reference_lists(reference_paths)
     return Config(str(path), sources, kafka, patterns_dir, time_cfg, networks, geoip, novelty, spike,
-                  egress, cross, burst, familiarity, job, reference, sinks)
+                  egress, cross, burst, familiarity, job, reference, sinks, tuple(warnings))
 
 
 def _with_include(data, path: Path, problems: list[Problem]):

@@ -150,6 +150,12 @@ def topic_for(family: str, sources) -> str:
     raise ValueError(f"no Kafka source takes {family} records: add a source with format {family} or auto")
 
 
+def config_topics(config) -> list[str]:
+    """Every topic the config reads or writes: its Kafka sources and its kafka sinks."""
+    return sorted({s.topic for s in config.sources if s.type == "kafka"}
+                  | {s.topic for s in config.sinks if s.type == "kafka"})
+
+
 def feed(config, inputs, bootstrap: str | None = None, progress=print) -> dict:
     """Produce the records of `inputs` to the configured source topics, oldest first."""
     from kafka import KafkaProducer
@@ -160,8 +166,7 @@ def feed(config, inputs, bootstrap: str | None = None, progress=print) -> dict:
                             _payload(payload, framing)))
     records.sort(key=lambda r: r[0])
     bootstrap = bootstrap or config.kafka.bootstrap_servers
-    create_topics(bootstrap, sorted({s.topic for s in config.sources if s.type == "kafka"}
-                                    | {config.kafka.findings_topic, config.kafka.dead_letter_topic} - {""}))
+    create_topics(bootstrap, config_topics(config))
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all")
     counts: dict[str, int] = {}
     try:

@@ -14,7 +14,6 @@ from pyflink.table import StreamTableEnvironment
 
 from chainwatch.pipeline import LIVE, build_pipeline, watermark_strategy
 from chainwatch.runtime import make_env
-from chainwatch.sinks.files import sink_to
 from chainwatch.sources.flink import DEAD_LETTERS, NormaliseLines
 
 log = logging.getLogger("chainwatch.run")
@@ -32,6 +31,8 @@ def _raw_lines(env, config, source):
 
 def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
     """The streaming job on a new environment; returns (env, statement set or None) to execute."""
+    for warning in config.warnings:    # deprecated keys still honoured: say how to migrate
+        log.warning("%s", warning)
     env = make_env(config, streaming=True, savepoint=savepoint)
     normalised_streams, timed = [], []
     for source in config.sources:
@@ -51,28 +52,11 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
 
 
 def _attach_sinks(t_env, statements, config, findings, dead, out, dlq) -> bool:
-    """Findings: `--out` if given, else the configured `sinks:` (stdout, files, Splunk HEC), and the
-    Kafka findings topic when set. Dead letters (parsing and undeliverable findings): `--dlq`,
-    and the Kafka dead-letter topic when set, else stdout."""
-    from chainwatch.sinks import attach_finding_sinks
-    if out:
-        sink_to(findings, out, "findings")
-    else:
-        undeliverable = attach_finding_sinks(findings, config, None, route_dead_letters=False)
-        if undeliverable is not None:
-            dead = dead.union(undeliverable)
-    kafka_out = config.kafka
-    if kafka_out.findings_topic or kafka_out.dead_letter_topic:
-        from chainwatch.sinks.kafka import dead_letter_key, finding_key, to_kafka
-        if kafka_out.findings_topic:
-            to_kafka(t_env, statements, findings, finding_key, config.kafka, kafka_out.findings_topic, "findings",
-                     kafka_out.delivery_guarantee)
-        if kafka_out.dead_letter_topic:
-            to_kafka(t_env, statements, dead, dead_letter_key, config.kafka, kafka_out.dead_letter_topic,
-                     "dead-letters", kafka_out.delivery_guarantee)
-    if not kafka_out.dead_letter_topic or dlq:
-        sink_to(dead, dlq, "dead-letters")
-    return bool(kafka_out.findings_topic or kafka_out.dead_letter_topic)
+    """Findings and dead letters (parsing, and findings a sink could not deliver) to the configured
+    `sinks:` (sinks.attach_sinks): `--out` instead of the findings sinks, `--dlq` as well as the
+    dead-letter sinks, stdout for dead letters nothing else takes."""
+    from chainwatch.sinks import attach_sinks
+    return attach_sinks(findings, dead, config, t_env=t_env, statements=statements, out=out, dlq=dlq)
 
 
 def execute(env, statements, job_name: str = "chainwatch", detached: bool = False):

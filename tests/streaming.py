@@ -45,8 +45,9 @@ def kafka_config_file(path, geoip_dir, bootstrap: str, *, parallelism=2, checkpo
         {"name": "cloudtrail", "type": "kafka", "topic": topics["cloudtrail"], "format": "cloudtrail", "start": "earliest"},
         {"name": "flows", "type": "kafka", "topic": topics["flows"], "format": "vpcflow", "start": "earliest"},
     ]
-    data["kafka"] = {"bootstrap_servers": bootstrap, "group_id": f"chainwatch-{run}",
-                     "findings_topic": topics["findings"], "dead_letter_topic": topics["dead"]}
+    data["kafka"] = {"bootstrap_servers": bootstrap, "group_id": f"chainwatch-{run}"}
+    data["sinks"] = [{"name": "findings", "type": "kafka", "topic": topics["findings"]},
+                     {"name": "dead-letters", "type": "kafka", "stream": "dead_letters", "topic": topics["dead"]}]
     # Long enough that keyed subtasks do not go idle between feeding and the clock records
     # (a short idle timeout let the CEP watermark pass rows still buffered elsewhere: seen dropped).
     data["time"]["idle_timeout"] = "30s"

@@ -11,11 +11,15 @@ from pyflink.common import Encoder
 from pyflink.datastream.connectors.file_system import FileSink, OutputFileConfig, RollingPolicy
 
 
-def sink_to(stream, target: str | None, name: str):
+def sink_to(stream, target: str | None, name: str, uid: str | None = None):
+    """uid: the sink's operator uid (chainwatch.uids); a file sink holds its in-progress part
+    files in state, which a restore from a savepoint finds by it."""
     if not target or target == "-":
-        return stream.print(name)
+        printed = stream.print(name)
+        return printed.uid(uid) if uid else printed
     sink = (FileSink.for_row_format(target, Encoder.simple_string_encoder("utf-8"))
             .with_output_file_config(OutputFileConfig.builder().with_part_prefix(name).with_part_suffix(".jsonl").build())
             .with_rolling_policy(RollingPolicy.on_checkpoint_rolling_policy())
             .build())
-    return stream.sink_to(sink).name(f"{name} -> {target}")
+    written = stream.sink_to(sink).name(f"{name} -> {target}")
+    return written.uid(uid) if uid else written

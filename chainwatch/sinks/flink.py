@@ -25,6 +25,7 @@ from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 from chainwatch.findings.render import render
 from chainwatch.normalise import dead_letter
 from chainwatch.sinks.hec import HecClient
+from chainwatch.uids import sink_uid
 
 log = logging.getLogger("chainwatch.sinks.hec")
 
@@ -43,7 +44,8 @@ def formatted(findings, sink):
     """The findings stream in the sink's format (OCSF passes through untouched)."""
     if sink.format == "ocsf":
         return findings
-    return findings.map(RenderFinding(sink), Types.STRING()).name(f"{sink.name}: {sink.format}")
+    return findings.map(RenderFinding(sink), Types.STRING()).name(f"{sink.name}: {sink.format}").uid(
+        sink_uid(sink, "format"))
 
 
 class HecSinkOperator(KeyedProcessFunction):
@@ -104,4 +106,4 @@ class HecSinkOperator(KeyedProcessFunction):
 def deliver_to_hec(findings, sink):
     """Sends OCSF findings to the sink's HEC endpoint; returns the stream of dead letters."""
     return (findings.key_by(lambda _finding, name=sink.name: name, key_type=Types.STRING())
-            .process(HecSinkOperator(sink), Types.STRING()).name(f"{sink.name} -> Splunk HEC"))
+            .process(HecSinkOperator(sink), Types.STRING()).name(f"{sink.name} -> Splunk HEC").uid(sink_uid(sink)))

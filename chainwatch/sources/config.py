@@ -1,8 +1,8 @@
-"""The `sources:` and `kafka:` sections of the job config: where telemetry comes from (and the
-Kafka topics findings and dead letters go to).
+"""The `sources:` and `kafka:` sections of the job config: where telemetry comes from.
 
 A source is a folder of files watched continuously, or a Kafka topic (one per telemetry type
-is the usual layout). Kafka connection settings are shared by every Kafka source and sink.
+is the usual layout). Kafka connection settings are shared by every Kafka source and sink
+(findings and dead letters go to Kafka through `type: kafka` sinks, sinks/settings.py).
 """
 from __future__ import annotations
 
@@ -26,9 +26,16 @@ class KafkaConfig:
     # Passed to the Kafka clients as is (security.protocol, sasl.*, ...); values may name
     # environment variables (${VAR}) so that secrets stay out of the file.
     properties: dict = field(default_factory=dict)
-    findings_topic: str = ""          # findings as OCSF JSON, keyed by finding uid
-    dead_letter_topic: str = ""       # records that could not be parsed, with the reason
-    delivery_guarantee: str = "at-least-once"   # or exactly-once (Kafka transactions)
+
+
+@dataclass(frozen=True)
+class LegacyKafkaOutputs:
+    """kafka.findings_topic, kafka.dead_letter_topic and kafka.delivery_guarantee: deprecated, read
+    as kafka sinks for one release (sinks.settings.migrate_legacy_kafka)."""
+    findings_topic: str = ""
+    dead_letter_topic: str = ""
+    delivery_guarantee: str | None = None      # None: not set
+    where: dict = field(default_factory=dict)  # key -> Problem (file, dotted key, line) to warn at
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ class SourceConfig:
     group_id: str = ""
 
 
-def load_kafka(root: Section) -> KafkaConfig:
+def load_kafka(root: Section) -> tuple[KafkaConfig, LegacyKafkaOutputs]:
     section = root.section("kafka")
     # The environment wins over the file: the same config runs against a test broker or a real cluster.
     # The file's value is read (and checked) either way, or it would be reported as an unknown key.
@@ -53,12 +60,15 @@ def load_kafka(root: Section) -> KafkaConfig:
     properties = section.section("properties")
     props = {str(k): os.path.expandvars(str(v)) for k, v in properties.data.items()}
     properties.used.update(properties.data)
-    kafka = KafkaConfig(bootstrap, section.str("group_id", "chainwatch"), props,
-                        section.str("findings_topic", ""), section.str("dead_letter_topic", ""),
-                        section.str("delivery_guarantee", "at-least-once",
-                                    choices=("at-least-once", "exactly-once", "none")))
+    kafka = KafkaConfig(bootstrap, section.str("group_id", "chainwatch"), props)
+    legacy_keys = ("findings_topic", "dead_letter_topic", "delivery_guarantee")
+    legacy = LegacyKafkaOutputs(
+        section.str("findings_topic", ""), section.str("dead_letter_topic", ""),
+        section.str("delivery_guarantee", None, choices=("at-least-once", "exactly-once", "none")),
+        {key: Problem(section._file(key), section._key(key), "", section._line(key))
+         for key in legacy_keys if key in section.data})
     section.reject_unknown()
-    return kafka
+    return kafka, legacy
 
 
 def load_sources(root: Section, resolve, problems: list[Problem], file: str) -> tuple[SourceConfig, ...]:

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+import yaml
 
 from chainwatch.config import load_config
 from chainwatch.devbroker import create_topics, feed
@@ -32,6 +33,11 @@ def _start(conf_path, savepoint=None):
 def kafka_run(tmp_path_factory, geoip_dir, kafka_bootstrap):
     directory = tmp_path_factory.mktemp("kafka-job")
     topics = kafka_config_file(directory / "chainwatch.yaml", geoip_dir, kafka_bootstrap)
+    # A second kafka sink: the same findings as ECS, on a topic of their own.
+    topics["findings-ecs"] = topics["findings"] + "-ecs"
+    data = yaml.safe_load((directory / "chainwatch.yaml").read_text())
+    data["sinks"].append({"name": "findings-ecs", "type": "kafka", "topic": topics["findings-ecs"], "format": "ecs"})
+    (directory / "chainwatch.yaml").write_text(yaml.safe_dump(data))
     inputs = directory / "inputs"
     inputs.mkdir()
     sent = write_scenario_files(inputs, SCENARIOS)
@@ -42,9 +48,10 @@ def kafka_run(tmp_path_factory, geoip_dir, kafka_bootstrap):
         counts = feed(config, [inputs], progress=None)
         findings = read_topic(kafka_bootstrap, topics["findings"], EXPECTED, timeout_s=180)
         dead = read_topic(kafka_bootstrap, topics["dead"], 1, timeout_s=30, settle_s=1)
+        ecs = read_topic(kafka_bootstrap, topics["findings-ecs"], EXPECTED, timeout_s=30, settle_s=1)
     finally:
         job.cancel().result()
-    return {"sent": sent, "counts": counts, "findings": findings, "dead": dead}
+    return {"sent": sent, "counts": counts, "findings": findings, "dead": dead, "ecs": ecs}
 
 
 def test_feed_puts_each_family_on_its_topic(kafka_run):
@@ -58,6 +65,15 @@ def test_exactly_the_expected_findings_arrive_keyed_by_uid(kafka_run):
     for item in findings:
         assert item["key"] == item["value"]["metadata"]["uid"]
         assert item["value"]["class_uid"] == 2004
+
+
+def test_a_second_kafka_sink_gets_the_same_findings_as_ecs_keyed_by_uid(kafka_run):
+    by_uid = {f["key"]: f["value"] for f in kafka_run["findings"]}
+    ecs = kafka_run["ecs"]
+    assert sorted(item["key"] for item in ecs) == sorted(by_uid)
+    for item in ecs:
+        assert item["value"]["event"]["kind"] == "alert" and item["value"]["event"]["id"] == item["key"]
+        assert item["value"]["rule"]["id"] == by_uid[item["key"]]["finding_info"]["analytic"]["uid"]
 
 
 def test_unparseable_record_reaches_the_dead_letter_topic_with_its_reason(kafka_run):

@@ -99,7 +99,18 @@ def test_problems_name_the_sink_key_and_line(tmp_path):
     ({"name": "s", "type": "stdout", "url": "https://h"}, "url", "not used by a stdout sink"),
     ({"name": "s", "type": "file"}, "path", "required key is missing"),
     ({"name": "s", "type": "stdout", "event_format": "ecs"}, "event_format", "only used with format hec"),
-    ({"name": "s", "type": "kafka"}, "type", "must be one of stdout, file, hec"),
+    ({"name": "s", "type": "syslog"}, "type", "must be one of stdout, file, hec, kafka"),
+    ({"name": "s", "type": "kafka"}, "topic", "required key is missing"),
+    ({"name": "s", "type": "kafka", "topic": "a topic"}, "topic", "letters, digits"),
+    ({"name": "s", "type": "kafka", "topic": "t", "delivery_guarantee": "maybe"}, "delivery_guarantee",
+     "must be one of at-least-once, exactly-once, none"),
+    ({"name": "s", "type": "kafka", "topic": "t", "path": "p"}, "path", "not used by a kafka sink"),
+    ({"name": "s", "type": "stdout", "topic": "t"}, "topic", "not used by a stdout sink"),
+    ({"name": "s", "type": "stdout", "stream": "alerts"}, "stream", "must be one of findings, dead_letters"),
+    ({"name": "s", "type": "hec", "url": "https://h", "token_env": "T", "stream": "dead_letters"}, "stream",
+     "takes findings only"),
+    ({"name": "s", "type": "kafka", "topic": "t", "stream": "dead_letters", "format": "ecs"}, "format",
+     "dead letters are written as they are"),
     ({"name": "s", "type": "stdout", "format": "cef"}, "format", "must be one of ocsf, ecs, hec"),
     ({"name": "a b", "type": "stdout"}, "name", "use letters, digits"),
     ({"name": "s", "type": "hec", "token_env": "T"}, "url", "required key is missing"),
@@ -123,3 +134,81 @@ def test_duplicate_names_and_an_empty_list(tmp_path):
     assert problems["sinks[1].name"] == "another sink is already named 's'"
     assert "at least one sink" in sink_problems(tmp_path, [])["sinks"]
     assert sink_problems(tmp_path, {"name": "s"})["sinks"] == "expected a list"
+
+
+# --- kafka sinks, and the deprecated kafka.* output keys ------------------------------------------------------
+
+def test_kafka_sinks_for_findings_in_each_format_and_for_dead_letters(tmp_path):
+    findings, ecs, dead = load_sinks(tmp_path, [
+        {"name": "findings", "type": "kafka", "topic": "findings"},
+        {"name": "findings-ecs", "type": "kafka", "topic": "findings.ecs", "format": "ecs",
+         "delivery_guarantee": "exactly-once"},
+        {"name": "dead-letters", "type": "kafka", "topic": "dead-letters", "stream": "dead_letters"},
+    ])
+    assert (findings.type, findings.stream, findings.topic, findings.format, findings.delivery_guarantee) == \
+        ("kafka", "findings", "findings", "ocsf", "at-least-once")
+    assert (ecs.format, ecs.delivery_guarantee) == ("ecs", "exactly-once")
+    assert (dead.stream, dead.topic) == ("dead_letters", "dead-letters")
+
+
+def test_dead_letters_to_a_file_or_stdout(tmp_path):
+    folder, console = load_sinks(tmp_path, [
+        {"name": "dlq", "type": "file", "path": "dead", "stream": "dead_letters"},
+        {"name": "console", "type": "stdout", "stream": "dead_letters"},
+    ])
+    assert (folder.stream, folder.path, console.stream) == ("dead_letters", str(tmp_path / "dead"), "dead_letters")
+
+
+def test_the_shipped_kafka_config_uses_kafka_sinks_and_no_deprecated_key():
+    config = load_config(REPO / "conf/kafka.yaml")
+    assert config.warnings == ()
+    assert [(s.name, s.type, s.stream, s.topic) for s in config.sinks] == [
+        ("findings", "kafka", "findings", "findings"), ("dead-letters", "kafka", "dead_letters", "dead-letters")]
+
+
+def _legacy(tmp_path, kafka, sinks=None):
+    data = config_data(kafka={"bootstrap_servers": "127.0.0.1:9092", **kafka})
+    if sinks is not None:
+        data["sinks"] = sinks
+    return write_yaml(tmp_path / "chainwatch.yaml", data)
+
+
+def test_deprecated_kafka_topics_become_kafka_sinks_with_a_warning_saying_what_to_write(tmp_path):
+    path = _legacy(tmp_path, {"findings_topic": "found", "dead_letter_topic": "dead",
+                              "delivery_guarantee": "exactly-once"})
+    config = load_config(path)
+    # As before: without a `sinks:` section findings also went to stdout.
+    assert [(s.name, s.type, s.stream, s.topic, s.delivery_guarantee) for s in config.sinks] == [
+        ("findings", "stdout", "findings", None, "at-least-once"),
+        ("kafka-findings", "kafka", "findings", "found", "exactly-once"),
+        ("kafka-dead-letters", "kafka", "dead_letters", "dead", "exactly-once")]
+    warnings = {w.key: w for w in config.warnings}
+    assert set(warnings) == {"kafka.findings_topic", "kafka.dead_letter_topic", "kafka.delivery_guarantee"}
+    assert all(w.file == str(path) and w.line for w in warnings.values())
+    assert "{name: kafka-findings, type: kafka, topic: found, format: ocsf, delivery_guarantee: exactly-once}" \
+        in warnings["kafka.findings_topic"].message
+    assert "{name: findings, type: stdout}" in warnings["kafka.findings_topic"].message
+    assert "stream: dead_letters" in warnings["kafka.dead_letter_topic"].message
+    assert "each kafka sink" in warnings["kafka.delivery_guarantee"].message
+    assert "removed in the next release" in str(warnings["kafka.findings_topic"])
+
+
+def test_deprecated_topics_join_configured_sinks_and_delivery_guarantee_is_their_default(tmp_path):
+    config = load_config(_legacy(tmp_path, {"findings_topic": "found", "delivery_guarantee": "none"},
+                                 sinks=[{"name": "kafka-findings", "type": "file", "path": "out"},
+                                        {"name": "k", "type": "kafka", "topic": "other"}]))
+    assert [(s.name, s.topic, s.delivery_guarantee) for s in config.sinks] == [
+        ("kafka-findings", None, "at-least-once"), ("k", "other", "none"), ("kafka-findings-2", "found", "none")]
+
+
+def test_a_deprecated_topic_a_kafka_sink_already_writes_is_a_problem(tmp_path):
+    path = _legacy(tmp_path, {"findings_topic": "found"}, sinks=[{"name": "k", "type": "kafka", "topic": "found"}])
+    assert "already sends findings to 'found'" in by_key(config_error(path))["kafka.findings_topic"].message
+
+
+def test_validate_prints_the_deprecation_warnings(tmp_path, capsys):
+    from chainwatch.cli import main
+    assert main(["validate", "--conf", str(_legacy(tmp_path, {"findings_topic": "found"}))]) == 0
+    captured = capsys.readouterr()
+    assert "warning: " in captured.err and "kafka.findings_topic: deprecated" in captured.err
+    assert ": ok (" in captured.out
