@@ -40,7 +40,7 @@ def unwrap(record):
             if isinstance(inner, str) and inner.lstrip().startswith("{"):
                 try:
                     inner = json.loads(inner)
-                except (json.JSONDecodeError, RecursionError):   # not JSON, or nested too deeply
+                except (ValueError, RecursionError):   # not JSON, nested too deeply, a 5000-digit number
                     continue
             if isinstance(inner, dict):
                 record = inner

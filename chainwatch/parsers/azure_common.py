@@ -53,7 +53,7 @@ def decoded(value):
     if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
         try:
             return json.loads(value)
-        except (json.JSONDecodeError, RecursionError):   # not JSON, or nested too deeply to read
+        except (ValueError, RecursionError):   # not JSON, nested too deeply, a 5000-digit number
             return value
     return value
 

@@ -17,7 +17,9 @@ with its reason (Inputs.skipped).
 
 Hostile input, and what becomes of it:
   * gzip: a corrupt or truncated stream gives what decompresses before the damage, then an
-    'error' record for the rest (its compressed bytes from where inflating failed).
+    'error' record for the rest (its compressed bytes from where inflating failed). gzip inside
+    gzip is inflated again (up to 3 times); zip, bzip2, xz, zstd or 7-zip data is one 'error'.
+  * Text with a UTF-16 byte-order mark is read as UTF-16 (Windows tools write it).
   * Bytes that are not UTF-8 are kept (decoded with surrogateescape, so the dead letter holds the
     bytes as read): the record (JSON value or line) that holds one is dead-lettered, nothing else.
   * Lone surrogates (a JSON "\\udc80" escape): the record holding one anywhere is dead-lettered,
@@ -25,8 +27,11 @@ Hostile input, and what becomes of it:
     the events once more, whatever their source.
   * Records are framed by JSON values and by lines split on \\n (\\r\\n) only: a raw U+2028, U+0085
     or form feed inside a JSON string does not cut a record.
-  * JSON nested too deeply to read, or that breaks off: the records before the break are read,
-    the rest (to the next line that starts a JSON value in column 0) is one dead letter.
+  * JSON nested too deeply to read, holding an integer of more than 4300 digits, or that breaks
+    off: the records before the break are read, the rest (to the next line that starts a JSON
+    value in column 0) is one dead letter.
+  * A flow-log header is a line of field names only: a line with values or other text in it is
+    a record (a dead letter if nothing reads it), never silently taken for a header.
   * A document with two "Records" (or "Records" and "records") keys: both arrays are read, and
     one more record, a dead letter, says so (json.loads would silently keep only the last).
 """
@@ -47,6 +52,7 @@ from chainwatch.model import MAX_RAW_CHARS
 VPC_FLOW_V2_FIELDS = ("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
                       "protocol", "packets", "bytes", "start", "end", "action", "log-status")
 _FLOW_HEADER_MARKERS = {"srcaddr", "dstaddr", "interface-id", "pkt-srcaddr", "log-status"}
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _SKIP_SUFFIXES = {".md": "documentation (.md), not telemetry",
                   ".zip": "a zip archive: not unpacked (unzip it, or gzip its files)",
                   ".txt.sig": "a signature file, not telemetry",
@@ -56,6 +62,8 @@ _SKIP_FOLDERS = {"CloudTrail-Digest": "CloudTrail digests, not telemetry"}
 _OTHER_FORMATS = ((b"PK\x03\x04", "a zip archive"), (b"BZh", "bzip2 data"), (b"\xfd7zXZ\x00", "xz data"),
                   (b"\x28\xb5\x2f\xfd", "zstd data"), (b"7z\xbc\xaf\x27\x1c", "a 7-zip archive"))
 RECORD_KEYS = ("Records", "records")
+GZIP_MAGIC = b"\x1f\x8b"
+_MAX_GZIP_LEVELS = 3      # gzip in gzip (a compressing Firehose) is inflated, up to 3 times; more is reported
 
 
 class Inputs(NamedTuple):
@@ -225,12 +233,22 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_UTF16_BOMS = {codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}
+
+
 def decode(data: bytes) -> tuple[str, bool]:
-    """(text, suspect): UTF-8 with a BOM dropped; bytes that are not UTF-8 kept as lone surrogates
-    (surrogateescape, so they can be written back as they were read). suspect: the text may hold
-    lone surrogates, as such bytes or as JSON escapes, so its records must be checked."""
+    """(text, suspect): UTF-8 with a BOM dropped, or UTF-16 with its BOM; bytes that are not UTF-8
+    kept as lone surrogates (surrogateescape, so they can be written back as they were read).
+    suspect: the text may hold lone surrogates, as such bytes or as JSON escapes, so its records
+    must be checked."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
+    elif data[:2] in _UTF16_BOMS:    # as Windows tools write text (PowerShell's Out-File)
+        try:
+            text = data[2:].decode(_UTF16_BOMS[data[:2]])
+            return text, _SURROGATE_ESCAPE.search(text) is not None
+        except UnicodeDecodeError:   # not UTF-16 after all: its bytes are read as UTF-8, below
+            pass
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -241,13 +259,18 @@ def decode(data: bytes) -> tuple[str, bool]:
 def read_text(path: str) -> str:
     """The readable text of a file (gzip inflated as far as it goes)."""
     data = read_bytes(path)
-    if data[:2] == b"\x1f\x8b":
-        data, _damage = gunzip(data)
+    damage, levels = None, 0
+    while data[:2] == GZIP_MAGIC and levels < _MAX_GZIP_LEVELS and damage is None:
+        (data, damage), levels = gunzip(data), levels + 1
     return decode(data)[0]
 
 
 def is_flow_header(line: str) -> bool:
-    return len(_FLOW_HEADER_MARKERS.intersection(line.split())) >= 2
+    """A flow-log header: field names only (no values), two of them ones every header names. A
+    line that also holds values (a file with \\r line ends read as one line) or other text (an
+    error message naming srcaddr and dstaddr) is a record, never silently taken for a header."""
+    names = line.split()
+    return len(_FLOW_HEADER_MARKERS.intersection(names)) >= 2 and all(_FIELD_NAME.fullmatch(n) for n in names)
 
 
 def looks_like_default_flow(line: str) -> bool:
@@ -266,6 +289,7 @@ _NEXT_VALUE_LINE = re.compile(r"\n(?=[{\[])")                 # starts a JSON va
 _NEVER_JSON_LINE = re.compile(r'\n(?=[^\s}\]",:{\[0-9tfn-])')   # cannot go on with any JSON text
 _NOT_JSON_LINE = re.compile(r'\n(?=[^\s}\]",:])')              # goes on with none as JSON is written
 _LINE_INDENT = re.compile(r"[^\S\n]*")
+_LONG_NUMBER = re.compile(r"[0-9]{4301,}")     # past sys.get_int_max_str_digits(): json cannot convert it
 
 
 class _Broken(Exception):
@@ -277,11 +301,19 @@ class _Broken(Exception):
 
 
 def _value(text: str, pos: int):
-    """(value, end) of the JSON value at pos; JSONDecodeError, also for nesting too deep to read."""
+    """(value, end) of the JSON value at pos; JSONDecodeError, also for nesting too deep to read
+    and for an integer of more digits than Python converts (4300: a ValueError that is not a
+    JSONDecodeError, and would otherwise escape the reader)."""
     try:
         return _DECODER.raw_decode(text, pos)
+    except JSONDecodeError:
+        raise
     except RecursionError:
         raise JSONDecodeError("nested too deeply to read", text, pos) from None
+    except ValueError:
+        digits = _LONG_NUMBER.search(text, pos)
+        raise JSONDecodeError("a number with too many digits to read", text, digits.start() if digits else pos) \
+            from None
 
 
 def _array_items(text: str, pos: int) -> tuple[list, int]:
@@ -508,6 +540,10 @@ def records_from_text(text: str, ref: str):
     yield from _frame(text, ref, suspect=suspect)
 
 
+def _nested(levels: int) -> str:
+    return "" if levels < 2 else f"in the gzip data inside the gzip file (compressed {levels} times): "
+
+
 def records_from_file(path: str):
     """Yield (ref, payload, framing) for every record of one file, and an 'error' record for
     what could not be read (the whole file, or the damaged rest of a gzip file)."""
@@ -520,22 +556,28 @@ def records_from_file(path: str):
     except OSError as exc:
         yield ref, (f"cannot read file: {exc.strerror or type(exc).__name__}", b""), "error"
         return
-    damage = None
-    if data[:2] == b"\x1f\x8b":
+    damage, levels = None, 0
+    while data[:2] == GZIP_MAGIC and levels < _MAX_GZIP_LEVELS and damage is None:
         raw, (data, damage) = data, gunzip(data)
+        levels += 1
         if damage is not None and not data:
-            yield ref, (f"cannot read file: {damage.reason}", raw), "error"
+            yield ref, (f"cannot read file: {_nested(levels)}{damage.reason}", raw), "error"
             return
-    else:
+    if damage is None:
         for magic, what in _OTHER_FORMATS:
             if data.startswith(magic):
-                yield ref, (f"cannot read file: {what}, not text or gzip", data), "error"
+                yield ref, (f"cannot read file: {what}" + (" inside gzip, not text" if levels else ", not text or gzip"),
+                            data), "error"
                 return
+        if data[:2] == GZIP_MAGIC:          # still gzip after _MAX_GZIP_LEVELS inflations
+            yield ref, (f"cannot read file: gzip data compressed more than {levels} times", data), "error"
+            return
     text, suspect = decode(data)
     yield from _frame(text, ref, suspect=suspect)
     if damage is not None:
-        yield f"{ref}@{damage.offset}", (f"{damage.reason}: the {len(data)} bytes inflated before it were read "
-                                         "as records, the rest of the file could not be read", damage.rest), "error"
+        yield f"{ref}@{damage.offset}", (f"{_nested(levels)}{damage.reason}: the {len(data)} bytes inflated before it "
+                                         "were read as records, the rest of the file could not be read", damage.rest), \
+            "error"
 
 
 def records_from_line(line: str, ref: str, header=None):

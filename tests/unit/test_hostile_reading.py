@@ -5,6 +5,7 @@ hangs or raises; every record read is accounted for, and every file not read is 
 from __future__ import annotations
 
 import base64
+import codecs
 import gzip
 import json
 import os
@@ -172,6 +173,41 @@ def test_gzip_members_and_zero_padding_are_read_other_compressions_named(tmp_pat
     assert unread == zipped.read_bytes()
 
 
+def test_gzip_inside_gzip_is_inflated_and_deeper_or_other_compressions_are_named(tmp_path, config):
+    """A compressing Firehose gzips data that is gzip already: read, not lines of binary junk."""
+    body = b"".join(json.dumps(event(n)).encode() + b"\n" for n in range(3))
+    twice = tmp_path / "twice.ndjson.gz"
+    twice.write_bytes(gzip.compress(gzip.compress(body)))
+    assert [p["eventID"] for _r, p, _f in records_from_file(str(twice))] == ["e-0", "e-1", "e-2"]
+    cut = tmp_path / "cut.ndjson.gz"
+    cut.write_bytes(gzip.compress(gzip.compress(body)[:-9]))          # the inner stream breaks off
+    records = list(records_from_file(str(cut)))
+    assert framings(records) == ["json"] * 3 + ["error"]
+    assert records[-1][1][0].startswith("in the gzip data inside the gzip file (compressed 2 times): gzip stream "
+                                        "truncated at byte")
+    deep = tmp_path / "deep.json.gz"
+    deep.write_bytes(gzip.compress(gzip.compress(gzip.compress(gzip.compress(body)))))
+    ((_r, (reason, _raw), framing),) = list(records_from_file(str(deep)))
+    assert (framing, reason) == ("error", "cannot read file: gzip data compressed more than 3 times")
+    bz = tmp_path / "bz.json.gz"
+    bz.write_bytes(gzip.compress(b"BZh91AY&SY" + b"\x00" * 40))
+    ((_r, (reason, _raw), framing),) = list(records_from_file(str(bz)))
+    assert (framing, reason) == ("error", "cannot read file: bzip2 data inside gzip, not text")
+
+
+def test_utf16_text_with_its_byte_order_mark_is_read(tmp_path):
+    """As PowerShell's Out-File writes it; without the mark, or with bytes UTF-16 cannot decode,
+    the bytes are read as UTF-8 (dead letters that carry them)."""
+    text = json.dumps(event(1)) + "\r\n" + json.dumps(event(2)) + "\r\n"
+    for encoding in ("utf-16", "utf-16-be"):
+        path = tmp_path / f"{encoding}.ndjson"
+        path.write_bytes((codecs.BOM_UTF16_BE if encoding == "utf-16-be" else b"") + text.encode(encoding))
+        assert [p["eventID"] for _r, p, _f in records_from_file(str(path))] == ["e-1", "e-2"]
+    broken = tmp_path / "broken.ndjson"
+    broken.write_bytes(codecs.BOM_UTF16_LE + json.dumps(event(1)).encode("utf-16-le") + b"\x00\xdc")  # lone surrogate
+    assert framings(records_from_file(str(broken))) == ["text"]
+
+
 # --- JSON framing ---------------------------------------------------------------------------------
 
 def test_json_nested_10000_deep_is_a_dead_letter_and_its_neighbours_are_read(tmp_path, config):
@@ -189,6 +225,46 @@ def test_json_nested_10000_deep_is_a_dead_letter_and_its_neighbours_are_read(tmp
     alone.write_text("[" * 10_000 + "]" * 10_000)
     ((ref, (reason, raw), framing),) = list(records_from_file(str(alone)))
     assert (ref, framing) == (str(alone), "text") and "nested too deeply" in reason and len(raw) == 20_000
+
+
+def test_an_integer_of_more_digits_than_python_converts_is_a_dead_letter_not_a_crash(tmp_path, config):
+    """json raises a plain ValueError (not a JSONDecodeError) past 4300 digits: it escaped the
+    reader and stopped the job."""
+    path = tmp_path / "digits.ndjson"
+    path.write_text('{"eventVersion": "1.09", "n": ' + "9" * 5000 + "}\n" + json.dumps(event(1)) + "\n"
+                    + json.dumps({"Records": [event(2), {"n": int("7" * 4000)}]}) + "\n")
+    records = list(records_from_file(str(path)))
+    assert framings(records) == ["text", "json", "json", "json"]
+    assert records[0][1][0] == "invalid JSON at line 1, column 31: a number with too many digits to read"
+    events, letters = normalised(config, records)
+    assert [e["id"] for e in events] == ["e-1", "e-2"] and len(letters) == 2
+    # In an envelope's JSON string, or an Azure column holding JSON: a dead letter naming no parser bug.
+    for record in ({"message": '{"eventName": ' + "9" * 5000 + "}"},
+                   {"category": "Administrative", "operationName": "X/Y", "time": "2026-11-01T10:00:00Z",
+                    "resourceId": "/subscriptions/s", "identity": '{"claims": {"oid": ' + "7" * 5000 + "}}"}):
+        parsed, letter = Normaliser(config).normalise("r", record, "json")
+        assert letter is None or not letter["reason"].startswith("parser error"), letter
+
+
+def test_a_line_with_values_or_other_text_is_never_taken_for_a_flow_header(tmp_path, config):
+    """A flow log with \\r line ends is one line: it was taken for a header, and all its records
+    vanished without a dead letter; so did an error line naming srcaddr and dstaddr."""
+    header = " ".join(("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
+                       "protocol", "packets", "bytes", "start", "end", "action", "log-status"))
+    line = "2 111122223333 eni-1 10.0.1.5 8.8.8.8 49152 443 6 12 5000 1793527200 1793527260 ACCEPT OK"
+    cr_only = tmp_path / "cr.log"
+    cr_only.write_text(header + "\r" + line + "\r" + line + "\r")
+    ((_ref, (reason, _raw), framing),) = list(records_from_file(str(cr_only)))
+    assert (framing, reason) == ("text", "neither JSON nor a flow-log line (no flow header seen before it)")
+    mention = tmp_path / "mention.log"
+    mention.write_text("error: srcaddr and dstaddr are missing\n" + line + "\n")
+    assert framings(records_from_file(str(mention))) == ["text", "flowtext"]
+    custom = tmp_path / "custom.log"
+    custom.write_text("start srcaddr dstaddr bytes pkt-srcaddr log_status\n1793527200 10.0.1.5 8.8.8.8 9 - OK\n")
+    ((_ref, (fields, _line), framing),) = list(records_from_file(str(custom)))
+    assert framing == "flowtext" and fields[-1] == "log_status"
+    events, letters = normalised(config, records_from_file(str(custom)))
+    assert len(events) == 1 and not letters
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
