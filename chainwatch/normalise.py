@@ -12,11 +12,31 @@ import re
 
 from chainwatch.enrich.geoip import GeoIP
 from chainwatch.enrich.netclass import NetworkClassifier
-from chainwatch.model import (MAX_RAW_BYTES, MAX_RAW_CHARS, MAX_REASON_CHARS, ParseError, TimeBounds,
-                              reset_time_bounds, set_time_bounds)
+from chainwatch.model import (MAX_LONG, MAX_RAW_BYTES, MAX_RAW_CHARS, MAX_REASON_CHARS, ParseError, TimeBounds,
+                              reset_time_bounds, set_time_bounds, type_name)
 from chainwatch.parsers import parse_record
 
 MAX_FIELD_CHARS = 8192      # longer than any ARN, resource name or object key: a value past it is junk
+# Fields a finding repeats for every event it cites (up to job.max_event_ids_per_step per step, 200
+# privileged calls, 50 buckets): their own, tighter limits, each well past any real value (event
+# ids are GUIDs or short hashes; operation names and bucket names have documented maxima), so that
+# a finding stays far below the 2 MB a replay can collect and the 1 MB of a default Kafka message.
+# With 8192 each, 500 reads with 8000-character event ids made a 3.7 MB finding.
+SHORT_FIELDS = (("id", None, 256), ("src_ip", None, 256), ("action", None, 512), ("service", None, 512),
+                ("object", "bucket", 512))
+# The event fields that must be strings where present (model.py): keys, key parts and what is
+# compared with them. An object or a number there would reach a keyed operator or a Java row.
+_TEXT_FIELDS = ("id", "cloud", "source", "kind", "account", "region", "service", "action", "principal",
+                "principal_type", "principal_arn", "session", "src_ip")
+_NESTED_TEXT_FIELDS = (("object", ("bucket", "key")), ("created", ("identity", "identity_type", "signal")),
+                       ("assume", ("role", "session", "session_arn", "session_name", "caller", "caller_account")),
+                       ("flow", ("src", "dst", "action", "status", "direction", "instance", "eni")),
+                       ("binding", ("alias", "instance", "principal")))
+_TEXT = frozenset(_TEXT_FIELDS)
+_LIMITS = {key: limit for key, inner, limit in SHORT_FIELDS if inner is None}
+_SHORTEST = min(limit for _key, _inner, limit in SHORT_FIELDS)
+_NESTED_TEXT = {name: frozenset(inner) for name, inner in _NESTED_TEXT_FIELDS}
+_MIN_LONG = -MAX_LONG - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _UNICODE_PROBLEM = "not valid Unicode (an invalid UTF-8 byte or a lone \\uD800-\\uDFFF surrogate)"
 
@@ -59,17 +79,23 @@ def dead_letter(ref: str, reason: str, payload) -> dict:
 
 
 def _value_problem(value) -> str | None:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         if len(value) > MAX_FIELD_CHARS:
             return f"longer than {MAX_FIELD_CHARS} characters"
         if not value.isascii() and _SURROGATE.search(value):
             return _UNICODE_PROBLEM
+    elif kind is int:
+        if not _MIN_LONG <= value <= MAX_LONG:
+            return "a number beyond a Java long"
+    elif kind is not bool:
+        return f"{type_name(value)} ({kind.__name__}), which the event model does not have"
     return None
 
 
 def _named_problem(event: dict) -> str | None:
     for key, value in event.items():
-        if isinstance(value, dict):
+        if type(value) is dict:
             for inner, item in value.items():
                 problem = _value_problem(item)
                 if problem:
@@ -78,29 +104,76 @@ def _named_problem(event: dict) -> str | None:
             problem = _value_problem(value)
             if problem:
                 return f"{key}: {problem}"
-    return None
+    return _short_field_problem(event) or _shape_problem(event)
 
 
 def event_problem(event: dict) -> str | None:
     """What in an event would break the job after the normaliser, naming the event field: a lone
-    surrogate (pemja cannot hand it to Java) or a string past MAX_FIELD_CHARS (a finding past the
-    sinks' record limits). Integers are bounded where parsers read them (model.integer, epoch_time).
+    surrogate (pemja cannot hand it to Java), a string past MAX_FIELD_CHARS or a SHORT_FIELDS
+    limit (a finding past the sinks' record limits), or a value of a type the event model does
+    not have (a parser's slip: an object where a key belongs would reach a keyed operator or a
+    Java row). The model: strings, integers within a Java long (parsers bound them where they
+    read them: model.integer, epoch_time) and booleans, at the top level or one object down;
+    _TEXT_FIELDS and _NESTED_TEXT_FIELDS are strings.
 
-    The common case costs one pass over the values: all ASCII, and short altogether."""
+    The common case costs one pass over the fields: all ASCII strings, and short altogether."""
     total = 0
-    for value in event.values():
+    for key, value in event.items():
         kind = type(value)
         if kind is str:
-            if not value.isascii():
+            size = len(value)
+            if not value.isascii() or key in _NESTED_TEXT or (size > _SHORTEST and size > _LIMITS.get(key, size)):
                 return _named_problem(event)
-            total += len(value)
+            total += size
         elif kind is dict:
-            for item in value.values():
-                if type(item) is str:
-                    if not item.isascii():
+            if key in _TEXT:
+                return _named_problem(event)
+            text = _NESTED_TEXT.get(key, ())
+            for name, item in value.items():
+                inner = type(item)
+                if inner is str:
+                    if not item.isascii() or (len(item) > _SHORTEST and name in text):
                         return _named_problem(event)
                     total += len(item)
-    return _named_problem(event) if total > MAX_FIELD_CHARS else None
+                elif name in text or (inner is not int and inner is not bool) or \
+                        (inner is int and not _MIN_LONG <= item <= MAX_LONG):
+                    return _named_problem(event)
+        elif key in _TEXT or (kind is not int and kind is not bool) or (kind is int and not _MIN_LONG <= value <= MAX_LONG):
+            return _named_problem(event)
+    if total > MAX_FIELD_CHARS or type(event.get("ts")) is not int:
+        return _named_problem(event)
+    return None
+
+
+def _shape_problem(event: dict) -> str | None:
+    """A field of the model holding another type than the model gives it (a parser's slip)."""
+    if type(event.get("ts")) is not int:
+        return "ts: " + (_value_problem(event.get("ts")) or "not an integer")
+    for name in _TEXT_FIELDS:
+        value = event.get(name, "")
+        if type(value) is not str:
+            return f"{name}: {type_name(value)} where the event model has a string"
+    for name, inner_names in _NESTED_TEXT_FIELDS:
+        inner = event.get(name)
+        if inner is None:
+            continue
+        if type(inner) is not dict:
+            return f"{name}: {type_name(inner)} where the event model has an object"
+        for inner_name in inner_names:
+            value = inner.get(inner_name, "")
+            if type(value) is not str:
+                return f"{name}.{inner_name}: {type_name(value)} where the event model has a string"
+    return None
+
+
+def _short_field_problem(event: dict) -> str | None:
+    for key, inner, limit in SHORT_FIELDS:
+        value = event.get(key)
+        if inner is not None:
+            value = value.get(inner) if type(value) is dict else None
+        if type(value) is str and len(value) > limit:
+            return f"{key}{'.' + inner if inner else ''}: longer than {limit} characters"
+    return None
 
 
 def _where(exc: BaseException) -> str:
@@ -118,7 +191,8 @@ class Normaliser:
     `time.earliest_event` and `time.max_ahead` (TimeBounds), valid Unicode (a record holding a
     lone surrogate in a field the event uses is dead-lettered, never altered: the same record
     always gives the same result; sources.files dead-letters records with one anywhere),
-    strings of at most MAX_FIELD_CHARS, integers within a Java long."""
+    strings of at most MAX_FIELD_CHARS (SHORT_FIELDS: less), integers within a Java long, no
+    value of a type the event model does not have (event_problem)."""
 
     def __init__(self, config, clock=None):
         self.reference = config.reference

@@ -29,9 +29,20 @@ def recognises(record: dict) -> bool:
     return "eventName" in record and ("eventSource" in record or "eventVersion" in record)
 
 
+def _text(container, dotted: str, prefix: str = "", *, numbers: bool = False) -> str:
+    """The string at container[a][b] for 'a.b' ('' when absent or null; a number as its digits if
+    `numbers`); any other type is a ParseError naming the field (prefix + dotted), not its value."""
+    value = dig(container, dotted) if "." in dotted else container.get(dotted)
+    if value is None or isinstance(value, str):
+        return value or ""
+    if numbers and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ParseError(prefix + dotted, f"expected a string, got {type_name(value)}")
+
+
 def canonical_identity(arn: str | None) -> tuple[str, str]:
     """(identity key, type) for a user/role/assumed-role/root ARN; ('', '') when not an IAM ARN."""
-    match = _ARN.match(arn or "")
+    match = _ARN.match(arn) if isinstance(arn, str) else None
     if not match:
         return "", ""
     partition, account, resource = match["partition"], match["account"], match["resource"]
@@ -51,36 +62,36 @@ def canonical_identity(arn: str | None) -> tuple[str, str]:
 
 
 def resolve_principal(identity: dict) -> tuple[str, str, str, str]:
-    """(principal key, principal type, logged ARN, session key) of a CloudTrail userIdentity."""
-    id_type = identity.get("type") or ""
-    arn = identity.get("arn") or ""
-    key_id = identity.get("accessKeyId") or ""
+    """(principal key, principal type, logged ARN, session key) of a CloudTrail userIdentity.
+    The fields a key is made of must be strings (account ids may be numbers): ParseError otherwise."""
+    field = lambda name, numbers=False: _text(identity, name, "userIdentity.", numbers=numbers)  # noqa: E731
+    id_type, arn, key_id = field("type"), field("arn"), field("accessKeyId")
     if id_type == "AssumedRole":
-        issuer = dig(identity, "sessionContext.sessionIssuer.arn")
+        issuer = field("sessionContext.sessionIssuer.arn")
         principal, _ = canonical_identity(issuer or arn)
         return principal or arn, "role", arn, key_id or arn
     if id_type in ("IAMUser", "Root"):
         principal, kind = canonical_identity(arn)
-        if not principal and identity.get("accountId") and identity.get("userName"):
-            principal, kind = f"arn:aws:iam::{identity['accountId']}:user/{identity['userName']}", "user"
+        account, name = field("accountId", True), field("userName", True)
+        if not principal and account and name:
+            principal, kind = f"arn:aws:iam::{account}:user/{name}", "user"
         session = key_id if key_id.startswith("ASIA") else ""
         return principal or arn, kind or id_type.lower(), arn, session
     if id_type in ("SAMLUser", "WebIdentityUser"):
-        provider = identity.get("identityProvider") or ""
-        name = identity.get("userName") or identity.get("principalId") or ""
+        provider = field("identityProvider")
+        name = field("userName", True) or field("principalId", True)
         return f"{id_type}:{provider}:{name}", "federated", arn, ""
     if id_type == "FederatedUser":
-        return arn or f"federated:{identity.get('principalId')}", "federated", arn, key_id
+        return arn or f"federated:{field('principalId', True)}", "federated", arn, key_id
     if id_type == "AWSService":
-        return f"service:{identity.get('invokedBy', '')}", "service", arn, ""
+        return f"service:{field('invokedBy')}", "service", arn, ""
     if id_type == "AWSAccount":
-        account = identity.get("accountId") or ""
-        return f"account:{account}:{identity.get('principalId', '')}", "external", arn, ""
+        return f"account:{field('accountId', True)}:{field('principalId', True)}", "external", arn, ""
     principal, kind = canonical_identity(arn)
     if principal:
         return principal, kind, arn, key_id
-    if identity.get("invokedBy"):  # AwsServiceEvent: {accountId, invokedBy}
-        return f"service:{identity['invokedBy']}", "service", arn, ""
+    if field("invokedBy"):  # AwsServiceEvent: {accountId, invokedBy}
+        return f"service:{field('invokedBy')}", "service", arn, ""
     raise ParseError("userIdentity", "cannot resolve a principal: no ARN, and the type is not one that names "
                                      "the caller otherwise")
 
@@ -108,24 +119,27 @@ def _bytes_out(record: dict) -> int:
 
 def _assume(record: dict, action: str, caller: str, caller_type: str) -> dict | None:
     """The session a successful AssumeRole* created, or None (failed or unknown shape)."""
-    role_arn = dig(record, "requestParameters.roleArn")
-    credentials_key = dig(record, "responseElements.credentials.accessKeyId")
-    session_arn = dig(record, "responseElements.assumedRoleUser.arn")
+    role_arn = _text(record, "requestParameters.roleArn")
+    credentials_key = _text(record, "responseElements.credentials.accessKeyId")
+    session_arn = _text(record, "responseElements.assumedRoleUser.arn")
     if not role_arn or not (credentials_key or session_arn):
         return None
     role, _ = canonical_identity(role_arn)
-    identity = record.get("userIdentity") or {}
     if ASSUME_METHODS[action] == "AssumeRole":
         # Empty for AWS services assuming their own service roles: they are not outsiders.
-        caller_account = identity.get("accountId") or ""
+        caller_account = _text(record, "userIdentity.accountId", numbers=True)
     else:
         # Federated entry: the "outside party" is the identity provider.
-        caller_account = identity.get("identityProvider") or dig(record, "requestParameters.principalArn") or ""
-    return {"role": role or role_arn, "session": credentials_key or session_arn, "session_arn": session_arn or "",
-            "session_name": dig(record, "requestParameters.roleSessionName") or "",
-            "caller": caller, "caller_type": caller_type, "caller_account": str(caller_account or ""),
+        caller_account = _text(record, "userIdentity.identityProvider") or _text(record, "requestParameters.principalArn")
+    return {"role": role or role_arn, "session": credentials_key or session_arn, "session_arn": session_arn,
+            "session_name": _text(record, "requestParameters.roleSessionName", numbers=True),
+            "caller": caller, "caller_type": caller_type, "caller_account": caller_account,
             "method": ASSUME_METHODS[action],
             "external_id_used": bool(dig(record, "requestParameters.externalId"))}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _bindings(base: dict, record: dict, action: str, principal: str, session_arn: str) -> list[dict]:
@@ -134,15 +148,15 @@ def _bindings(base: dict, record: dict, action: str, principal: str, session_arn
     session_name = session_arn.rsplit("/", 1)[-1] if "assumed-role/" in session_arn else ""
     if _INSTANCE_ID.match(session_name) and principal:
         found.append({"instance": session_name, "principal": principal})
-    if action == "RunInstances":
-        for item in dig(record, "responseElements.instancesSet.items") or []:
+    if action == "RunInstances":      # only what has the shape AWS writes binds: other items are ignored
+        for item in _list(dig(record, "responseElements.instancesSet.items")):
             instance = item.get("instanceId") if isinstance(item, dict) else None
-            if not instance:
+            if not instance or not isinstance(instance, str):
                 continue
-            if item.get("privateIpAddress"):
+            if item.get("privateIpAddress") and isinstance(item["privateIpAddress"], str):
                 found.append({"alias": f"ip:{base['account']}:{item['privateIpAddress']}", "instance": instance})
-            for eni in dig(item, "networkInterfaceSet.items") or []:
-                if isinstance(eni, dict) and eni.get("networkInterfaceId"):
+            for eni in _list(dig(item, "networkInterfaceSet.items")):
+                if isinstance(eni, dict) and eni.get("networkInterfaceId") and isinstance(eni["networkInterfaceId"], str):
                     found.append({"alias": f"eni:{eni['networkInterfaceId']}", "instance": instance})
     return [dict(base, id=f"{base['id']}/binding/{n}", kind=KIND_BINDING, binding=b) for n, b in enumerate(found)]
 
@@ -158,22 +172,24 @@ def parse(record: dict, reference) -> list[dict]:
     if not isinstance(identity, dict):
         raise ParseError("userIdentity", "missing or not an object")
     # Some shippers drop eventID; a content hash is still a stable id a finding can cite.
-    event_id = record.get("eventID") or "cloudtrail-" + hashlib.sha1(
+    event_id = _text(record, "eventID", numbers=True) or "cloudtrail-" + hashlib.sha1(
         json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:24]
     principal, principal_type, principal_arn, session = resolve_principal(identity)
-    account = str(record.get("recipientAccountId") or identity.get("accountId") or "")
+    account = _text(record, "recipientAccountId", numbers=True) or _text(identity, "accountId", "userIdentity.",
+                                                                          numbers=True)
     event = {
-        "id": str(event_id), "ts": _timestamp(record), "cloud": "aws", "source": "cloudtrail", "kind": KIND_API,
-        "account": account, "region": str(record.get("awsRegion") or ""),
+        "id": event_id, "ts": _timestamp(record), "cloud": "aws", "source": "cloudtrail", "kind": KIND_API,
+        "account": account, "region": _text(record, "awsRegion"),
         "service": service, "action": action, "success": not record.get("errorCode"),
         "principal": principal, "principal_type": principal_type, "principal_arn": principal_arn,
-        "session": session, "src_ip": str(record.get("sourceIPAddress") or ""),
+        "session": session, "src_ip": _text(record, "sourceIPAddress"),
         "user_agent": str(record.get("userAgent") or "")[:200],
     }
     if service == "s3.amazonaws.com" and action in OBJECT_READS:
         event["kind"] = KIND_OBJECT
-        params = record.get("requestParameters") or {}
-        event["object"] = {"bucket": str(params.get("bucketName") or ""), "key": str(params.get("key") or ""),
+        params = record.get("requestParameters") if isinstance(record.get("requestParameters"), dict) else {}
+        event["object"] = {"bucket": _text(params, "bucketName", "requestParameters.", numbers=True),
+                           "key": _text(params, "key", "requestParameters.", numbers=True),
                            "bytes_out": _bytes_out(record)}
     rule = reference.creation_rule("aws", service, action)
     if rule and event["success"]:

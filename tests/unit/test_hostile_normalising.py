@@ -223,6 +223,73 @@ def test_a_field_longer_than_the_limit_is_a_dead_letter(normaliser):
     assert letter is None and len(events[0]["user_agent"]) == 200
 
 
+def test_fields_a_finding_repeats_have_tighter_limits(normaliser):
+    """500 reads with 8000-character event ids made one 3.7 MB finding: past the 2 MB a replay
+    collects, so the job stopped. Ids, addresses, operations and buckets have their own limits."""
+    assert dead(normaliser, cloudtrail(eventID="e" * 257))["reason"] == "id: longer than 256 characters"
+    assert dead(normaliser, cloudtrail(sourceIPAddress="1" * 257))["reason"] == "src_ip: longer than 256 characters"
+    assert dead(normaliser, cloudtrail(eventName="L" * 513))["reason"] == "action: longer than 512 characters"
+    read = cloudtrail(eventSource="s3.amazonaws.com", eventName="GetObject",
+                      requestParameters={"bucketName": "b" * 513, "key": "k" * 8000})
+    assert dead(normaliser, read)["reason"] == "object.bucket: longer than 512 characters"
+    events, letter = normaliser.normalise("r", dict(read, requestParameters={"bucketName": "b" * 512}), "json")
+    assert letter is None and len(events[0]["object"]["bucket"]) == 512
+
+
+@pytest.mark.parametrize("field", ["userIdentity.type", "userIdentity.arn", "userIdentity.accessKeyId",
+                                   "awsRegion", "sourceIPAddress", "recipientAccountId", "eventID"])
+@pytest.mark.parametrize("value", [{"value": SECRET}, [SECRET], True])
+def test_cloudtrail_fields_of_the_wrong_type_are_dead_letters_naming_them(normaliser, field, value):
+    """They were parser errors (a TypeError in canonical_identity) or, worse, an object where the
+    principal or session key belongs, which the job's keyed operators cannot take."""
+    record = cloudtrail()
+    container, name = (record["userIdentity"], field.split(".")[1]) if "." in field else (record, field)
+    container[name] = value
+    letter = dead(normaliser, record)
+    assert letter["reason"].startswith(f"{field}: expected a string, got ") and SECRET not in letter["reason"]
+
+
+def test_cloudtrail_numbers_where_logs_write_them_either_way(normaliser):
+    events, letter = normaliser.normalise("r", cloudtrail(recipientAccountId=int(ACCT), eventID=7), "json")
+    assert letter is None and (events[0]["account"], events[0]["id"]) == (ACCT, "7")
+    run = cloudtrail(eventSource="ec2.amazonaws.com", eventName="RunInstances",
+                     responseElements={"instancesSet": {"items": [{"instanceId": {"x": 1}}, "i-0abc", 5,
+                                                                  {"instanceId": "i-0def", "privateIpAddress": 7,
+                                                                   "networkInterfaceSet": {"items": 9}}]}})
+    events, letter = normaliser.normalise("r", run, "json")
+    assert letter is None and [e["binding"] for e in events[1:]] == []      # nothing of the shape AWS writes
+    assume = cloudtrail(eventSource="sts.amazonaws.com", eventName="AssumeRole",
+                        requestParameters={"roleArn": {"arn": "x"}, "roleSessionName": "s"},
+                        responseElements={"credentials": {"accessKeyId": "ASIAX"}})
+    assert dead(normaliser, assume)["reason"] == "requestParameters.roleArn: expected a string, got an object"
+
+
+def test_a_value_outside_the_event_model_is_a_dead_letter(normaliser, monkeypatch):
+    """Whatever a parser slips through (an object where a key belongs, a float, a number past a
+    Java long) is stopped at the normaliser, naming the field, before it reaches a keyed operator."""
+    from chainwatch.parsers import aws_cloudtrail
+    real = aws_cloudtrail.parse
+    for slip, reason in ((lambda e: e.update(session={"k": 1}), "session: an object where the event model has a "
+                                                                 "string"),
+                         (lambda e: e.update(principal=12345), "principal: a number where the event model has a "
+                                                               "string"),
+                         (lambda e: e.update(ts=1.5), "ts: a number (float), which the event model does not have"),
+                         (lambda e: e.update(object={"bytes_out": 2**63}), "object.bytes_out: a number beyond a "
+                                                                           "Java long"),
+                         (lambda e: e.update(assume={"role": ["r"]}), "assume.role: an array (list), which the "
+                                                                      "event model does not have"),
+                         (lambda e: e.update(binding={"instance": 7}), "binding.instance: a number where the event "
+                                                                       "model has a string"),
+                         (lambda e: e.update(principal_name="zo\u00eb", flow="x"), "flow: a string where the event "
+                                                                                    "model has an object")):
+        def parse(record, reference, slip=slip):
+            events = real(record, reference)
+            slip(events[0])
+            return events
+        monkeypatch.setattr(aws_cloudtrail, "parse", parse)
+        assert dead(normaliser, cloudtrail())["reason"] == reason
+
+
 def test_non_ascii_but_valid_unicode_passes(normaliser):
     events, letter = normaliser.normalise("r", cloudtrail(
         userIdentity={"type": "IAMUser", "arn": f"arn:aws:iam::{ACCT}:user/zoë😀"}), "json")
