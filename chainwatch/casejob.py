@@ -12,7 +12,7 @@ from pyflink.table import StreamTableEnvironment
 
 from chainwatch.casetest import _case_config, write_case
 from chainwatch.pipeline import HOLD_ALL, build_pipeline, watermark_strategy
-from chainwatch.results import DEAD, FINDING, STATS, UNATTRIBUTED, ReplayResult
+from chainwatch.results import DEAD, FINDING, LATE_NOTICE, STATS, UNATTRIBUTED, ReplayResult
 from chainwatch.runtime import make_env
 from chainwatch.sources.files import discover
 from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, read_files
@@ -30,9 +30,10 @@ def _case_outputs(env, config, n: int, pattern, case, folder: Path):
     normalised = read_files(env, case_config, files, hold_all=True, name=f"case {n} read + parse + enrich")
     stream = normalised.assign_timestamps_and_watermarks(watermark_strategy(case_config, HOLD_ALL))
     # A table environment per case: each registers its own `steps` view.
-    findings, unattributed = build_pipeline(env, case_config, [pattern], stream, StreamTableEnvironment.create(env))
+    findings, unattributed, late = build_pipeline(env, case_config, [pattern], stream,
+                                                  StreamTableEnvironment.create(env))
     return len(files), _tag(findings, n, FINDING).union(
-        _tag(normalised.get_side_output(DEAD_LETTERS), n, DEAD),
+        _tag(normalised.get_side_output(DEAD_LETTERS), n, DEAD), _tag(late, n, LATE_NOTICE),
         _tag(normalised.get_side_output(READ_STATS), n, STATS),
         _tag(unattributed, n, UNATTRIBUTED))
 

@@ -13,7 +13,7 @@ from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
 from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, batch_time
-from chainwatch.steps.operators import STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver
+from chainwatch.steps.operators import LATE, STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver
 
 
 class EventTime(TimestampAssigner):
@@ -54,17 +54,19 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
               .column("step", DataTypes.STRING()).column("ts", DataTypes.BIGINT())
               .column("seq", DataTypes.BIGINT()).column("account", DataTypes.STRING())
               .column("region", DataTypes.STRING()).column("cloud", DataTypes.STRING())
-              .column("evidence", DataTypes.STRING())
-              .column_by_expression("rt", "TO_TIMESTAMP_LTZ(ts, 3)")
+              .column("evidence", DataTypes.STRING()).column("order_ts", DataTypes.BIGINT())
+              .column_by_expression("rt", "TO_TIMESTAMP_LTZ(order_ts, 3)")
               .watermark("rt", "SOURCE_WATERMARK()").build())
     return t_env.from_data_stream(step_rows, schema)
 
 
 def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None):
     """events: normalised event batches (steps.lanes) with timestamps and watermarks.
-    Returns (findings, unattributed)."""
-    steps, unattributed = build_steps(config, events)
-    return build_matches(env, patterns, steps, t_env), unattributed
+    Returns (findings, unattributed, late): late holds a dead-letter notice per event that
+    arrived behind event time (steps.operators.late_notice). Every caller must consume all
+    three: PyFlink sends (tag, value) pairs of an unused side output to the main output."""
+    steps, unattributed, late = build_steps(config, events)
+    return build_matches(env, patterns, steps, t_env), unattributed, late
 
 
 def _lane(name: str):
@@ -75,7 +77,7 @@ def build_steps(config, batches):
     """Enrich and steps over (lane, key, [events], time) batches (steps.lanes): egress flows are bound
     to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
-    no identity, as JSON lines)."""
+    no identity, as JSON lines, late-event notices)."""
     def key(batch):
         return batch[1]
 
@@ -94,7 +96,9 @@ def build_steps(config, batches):
     unattributed = attributed.filter(lambda batch: batch[1] == "").flat_map(
         lambda batch: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in batch[2]),
         Types.STRING())
-    return step_rows, unattributed
+    late = with_instance.get_side_output(LATE).union(attributed.get_side_output(LATE),
+                                                     step_rows.get_side_output(LATE))
+    return step_rows, unattributed, late
 
 
 def build_matches(env, patterns, step_rows, t_env=None):

@@ -10,7 +10,7 @@ from pyflink.common import Types
 from chainwatch.cluster_env import stage_package
 from chainwatch.coverage import blind_spots
 from chainwatch.pipeline import FILES, HOLD_ALL, build_pipeline, watermark_strategy
-from chainwatch.results import DEAD, FINDING, STATS, UNATTRIBUTED, ReplayResult
+from chainwatch.results import DEAD, FINDING, LATE_NOTICE, STATS, UNATTRIBUTED, ReplayResult
 from chainwatch.runtime import make_env
 from chainwatch.sources.files import find_inputs
 from chainwatch.sources.flink import DEAD_LETTERS, READ_STATS, read_files
@@ -37,9 +37,9 @@ def replay(config, patterns, inputs, *, hold_all: bool = False, cluster=None, pr
         env.add_python_file(str(stage_package(Path(cluster.state_dir))))
     normalised = read_files(env, config, files, hold_all=hold_all)
     events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, HOLD_ALL if hold_all else FILES))
-    findings, unattributed = build_pipeline(env, config, patterns, events)
+    findings, unattributed, late = build_pipeline(env, config, patterns, events)
     outputs = _tag(findings, FINDING).union(
-        _tag(normalised.get_side_output(DEAD_LETTERS), DEAD),
+        _tag(normalised.get_side_output(DEAD_LETTERS), DEAD), _tag(late, LATE_NOTICE),
         _tag(normalised.get_side_output(READ_STATS), STATS),
         _tag(unattributed, UNATTRIBUTED))
     with outputs.execute_and_collect("chainwatch replay") as collected:
@@ -63,9 +63,10 @@ def summary_lines(result: ReplayResult) -> list[str]:
         f"  dead-lettered:       {counts['dead_lettered']}",
         f"  accounted for:       {accounted} of {counts['read']}" + ("" if accounted == counts["read"] else "  <-- MISMATCH"),
     ]
-    if counts["late"]:
+    if counts["late"] or counts["late_arrivals"]:
         lines.append(f"  late:                {counts['late']} events more than time.watermark_delay behind the "
-                     "files read before them: a finding needing them may be missed (raise the delay, or --hold-all)")
+                     f"files read before them, {counts['late_arrivals']} arrived behind event time (dead-letter "
+                     "notices): a finding needing them may be missed (raise the delay, or --hold-all)")
     lines += [
         f"egress flows with no identity bound: {result.unattributed_egress}",
         f"findings:              {len(result.findings)}",

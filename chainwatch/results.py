@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from chainwatch.coverage import merge as merge_coverage
 
-FINDING, DEAD, STATS, UNATTRIBUTED = "F", "D", "S", "U"      # tags of a job's collected outputs
+FINDING, DEAD, STATS, UNATTRIBUTED, LATE_NOTICE = "F", "D", "S", "U", "L"    # tags of a job's collected outputs
 
 
 @dataclass
@@ -31,6 +31,9 @@ class ReplayResult:
             self.findings.append(json.loads(body))
         elif kind == DEAD:
             self.dead_letters.append(json.loads(body))
+        elif kind == LATE_NOTICE:     # a record already counted as normalised: a notice, not a loss
+            self.dead_letters.append(json.loads(body))
+            self.counts["late_arrivals"] += 1
         elif kind == STATS:
             stats = json.loads(body)
             merge_coverage(self.coverage, stats.pop("coverage", {}))

@@ -43,9 +43,8 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
                      .name(f"event time {source.name}"))
     events = timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0]
     t_env = StreamTableEnvironment.create(env)
-    findings, _unattributed = build_pipeline(env, config, patterns, events, t_env)
-    dead_letters = [s.get_side_output(DEAD_LETTERS) for s in normalised_streams]
-    dead = dead_letters[0].union(*dead_letters[1:]) if len(dead_letters) > 1 else dead_letters[0]
+    findings, _unattributed, late = build_pipeline(env, config, patterns, events, t_env)
+    dead = late.union(*[s.get_side_output(DEAD_LETTERS) for s in normalised_streams])
     statements = t_env.create_statement_set()
     has_statements = _attach_sinks(t_env, statements, config, findings, dead, out, dlq)
     return env, (statements if has_statements else None)

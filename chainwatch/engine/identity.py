@@ -14,7 +14,7 @@ from chainwatch.steps.identity import IdentitySteps, identity_key
 from chainwatch.steps.lanes import IDENTITY, lanes
 from chainwatch.steps.inventory import load_inventory
 
-STEP_ROW_FIELDS = ("principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence")
+STEP_ROW_FIELDS = ("principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence", "order_ts")
 
 
 def identity_events(events: list[dict], attributed: list[tuple]) -> list[dict]:
@@ -44,5 +44,6 @@ def step_rows(config, events: list[dict]) -> list[dict]:
         for seq, row in enumerate(emitted):
             rows.append({"principal": row["principal"], "session": row["session"], "step": row["step"],
                          "ts": row["ts"], "seq": seq, "account": row["account"], "region": row["region"],
-                         "cloud": row["cloud"], "evidence": json.dumps(row, default=str, separators=(",", ":"))})
+                         "cloud": row["cloud"], "evidence": json.dumps(row, default=str, separators=(",", ":")),
+                         "order_ts": row["ts"]})       # in order: no row is late here
     return rows

@@ -3,6 +3,14 @@
 Flink's CEP has no "followed by" operator: a reluctant filler (F1*?) between steps gives
 relaxed contiguity, and every variable must be unique. Each query reads only its own steps
 (the WHERE in the subquery), so the CEP operator never sees unrelated rows.
+
+Rows are ordered by `rt` (the step row's `order_ts`: its event time, or for an event that arrived
+behind the watermark the time it was handled: steps.operators), then event time and seq. So
+MATCH_RECOGNIZE, which silently drops rows behind its watermark, never gets one; after a quiet
+spell a source that resumes behind the others used to lose whole findings that way. The
+chain's own event times are checked in DEFINE: each step at or after the one before it, the
+last within the window of the first (WITHIN, on rt, says the same for rows in time; a late
+row's rt is after its event time, so a chain it completes must also fit the window in rt).
 """
 from __future__ import annotations
 
@@ -47,8 +55,15 @@ def _pattern_clause(pattern: Pattern) -> str:
 
 
 def _define(pattern: Pattern) -> str:
-    return ",\n    ".join(f"{var} AS {var}.step = {_quote(step.step)}"
-                          for var, step in zip(_variables(pattern), pattern.steps))
+    variables = _variables(pattern)
+    clauses = []
+    for n, (var, step) in enumerate(zip(variables, pattern.steps)):
+        clause = f"{var} AS {var}.step = {_quote(step.step)}"
+        if n:     # in event time: not before the previous step, within the window of the first
+            clause += (f" AND {var}.ts >= {variables[n - 1]}.ts"
+                       f" AND {var}.ts - {variables[0]}.ts < {pattern.window_ms}")
+        clauses.append(clause)
+    return ",\n    ".join(clauses)
 
 
 def compile_pattern(pattern: Pattern) -> str:
@@ -57,7 +72,7 @@ def compile_pattern(pattern: Pattern) -> str:
 FROM {_source(pattern)}
 MATCH_RECOGNIZE (
   PARTITION BY {pattern.key}
-  ORDER BY rt, seq
+  ORDER BY rt, ts, seq
   MEASURES
     {_measures(pattern)}
   ONE ROW PER MATCH

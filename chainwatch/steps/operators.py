@@ -9,7 +9,7 @@ import json
 import time
 
 from pyflink.common import Duration, Row, Time, Types
-from pyflink.datastream import KeyedProcessFunction, RuntimeContext
+from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
 from chainwatch.steps.identity import IdentitySteps
@@ -17,10 +17,13 @@ from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, batches
 from chainwatch.steps.inventory import load_inventory
 from chainwatch.steps.workload import binding_value, resolve, workload_instance
 
-STEP_ROW_FIELDS = ["principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence"]
+# `order_ts`: the row's place in event time for MATCH_RECOGNIZE (its rowtime). Its own time, unless its
+# event arrived behind the watermark: then the time of the flush that handled it, so the row
+# is not behind MATCH_RECOGNIZE's watermark (which drops such rows silently).
+STEP_ROW_FIELDS = ["principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence", "order_ts"]
 STEP_ROW_TYPE = Types.ROW_NAMED(STEP_ROW_FIELDS, [Types.STRING(), Types.STRING(), Types.STRING(), Types.LONG(),
                                                   Types.LONG(), Types.STRING(), Types.STRING(), Types.STRING(),
-                                                  Types.STRING()])
+                                                  Types.STRING(), Types.LONG()])
 
 
 def _ttl(ms: int) -> StateTtlConfig:
@@ -39,6 +42,17 @@ def _ttl(ms: int) -> StateTtlConfig:
 
 
 _NEVER = 2**63
+LATE = OutputTag("late-events", Types.STRING())
+
+
+def late_notice(event: dict, key: str, watermark: int) -> str:
+    """The dead letter of an event that arrived behind event time. It is still processed, at the
+    next watermark step and out of order, so it is a notice: a chain that needs it may be
+    missed. No field value but the event's id and time."""
+    return json.dumps({"reason": "late: arrived behind the event-time watermark; processed at the next watermark "
+                                 "step, out of order: a chain that needs it may be missed (raise time.watermark_delay)",
+                       "event_id": event["id"], "event_time_ms": event["ts"], "watermark_ms": watermark,
+                       "behind_ms": watermark - event["ts"], "source": event.get("source", ""), "late": True})
 
 
 class EventTimeOrdered(KeyedProcessFunction):
@@ -49,10 +63,14 @@ class EventTimeOrdered(KeyedProcessFunction):
     timer, at its earliest waiting event. When the watermark passes it, the key hands every
     event the watermark has passed to `on_events` as one sorted batch (ties in arrival order)
     and re-arms at its earliest event still waiting. So an event always leaves before the
-    watermark that passed it goes downstream (no step row arrives late at MATCH_RECOGNIZE), and
-    the calls into Flink are per batch and per watermark step, not per event: each costs 15-30 us
-    in thread mode (cProfile in the operator: bench/README.md), more than the step logic of an
-    event. Events already behind the watermark when they arrive are processed at once.
+    watermark that passed it goes downstream, and the calls into Flink are per batch and per
+    watermark step, not per event: each costs 15-30 us in thread mode (cProfile in the
+    operator: bench/README.md), more than the step logic of an event.
+
+    An event already behind the watermark when it arrives (a source that resumed after a quiet
+    spell behind the others, a straggler) gets a dead-letter notice (LATE) and waits for the
+    next watermark step; the rows it yields take that step's time (`flush_time`) as their place
+    in event time, so MATCH_RECOGNIZE does not drop them (steps.operators.STEP_ROW_FIELDS).
 
     With no watermark before the end of input (replay --hold-all, pattern cases) every key
     flushes once at the end, keys in the order of their earliest event. A replay reads files by
@@ -66,6 +84,7 @@ class EventTimeOrdered(KeyedProcessFunction):
         # it is empty, and a second timer for a key is harmless: it finds nothing due).
         self.armed: dict = {}
         self.arrivals = 0
+        self.flush_time = None       # the timer time of the flush on_events is called from
 
     def _entry(self, events) -> str:
         """A waiting batch's map key: its earliest time, then a unique arrival order."""
@@ -81,13 +100,12 @@ class EventTimeOrdered(KeyedProcessFunction):
         _lane, key, events, _time = batch
         watermark = ctx.timer_service().current_watermark()
         late = [e for e in events if e["ts"] <= watermark]
-        if late:       # behind the watermark: at once (a replay counts them: sources.flink.ReadFiles)
-            events = [e for e in events if e["ts"] > watermark]
-            late.sort(key=lambda e: e["ts"])
-            yield from self.on_events(late, key)
-        if events:
-            self.waiting.put(self._entry(events), events)
-            self._arm(ctx, key, min(e["ts"] for e in events))
+        for event in late:       # a notice once per event, at the first hop that finds it late
+            if not event.get("late"):
+                event["late"] = True
+                yield LATE, late_notice(event, key, watermark)
+        self.waiting.put(self._entry(events), events)
+        self._arm(ctx, key, max(min(e["ts"] for e in events), watermark + 1))
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
@@ -117,6 +135,7 @@ class EventTimeOrdered(KeyedProcessFunction):
             self._arm(ctx, key, earliest)
         if due:
             due.sort(key=lambda e: e["ts"])
+            self.flush_time = timestamp
             yield from self.on_events(due, key)
 
     def on_events(self, events: list, key):
@@ -183,5 +202,6 @@ class IdentityStepsOperator(EventTimeOrdered):
             rows = self.logic.process(key, state, event, self.history_start)
             for seq, row in enumerate(rows):
                 yield Row(row["principal"], row["session"], row["step"], row["ts"], seq, row["account"],
-                          row["region"], row["cloud"], json.dumps(row, default=str, separators=(",", ":")))
+                          row["region"], row["cloud"], json.dumps(row, default=str, separators=(",", ":")),
+                          max(row["ts"], self.flush_time))
         self.state.update(state)

@@ -61,7 +61,7 @@ def random_rows(patterns, seed=9, partitions=400, longest=30) -> list[dict]:
             used.add((ts, seq))
             rows.append({"principal": key if rnd.random() > 0.03 else "", "session": key if rnd.random() > 0.03 else "",
                          "step": rnd.choice(kinds), "ts": ts, "seq": seq, "account": f"a{i}", "region": "r",
-                         "cloud": "aws", "evidence": json.dumps({"row": f"{key}-{i}"})})
+                         "cloud": "aws", "evidence": json.dumps({"row": f"{key}-{i}"}), "order_ts": ts})
     rnd.shuffle(rows)
     return rows
 
@@ -79,9 +79,11 @@ def test_matcher_is_the_compiled_match_recognize(config):
     patterns = variants()
     rows = random_rows(patterns)
     env = make_env(config, streaming=False)
-    stream = env.from_collection([Row(*(r[f] for f in STEP_ROW_FIELDS)) for r in rows], type_info=STEP_ROW_TYPE)
+    # In event-time order, as the steps operator emits each key's rows (patterns.compiler).
+    in_order = sorted(rows, key=lambda r: (r["ts"], r["seq"]))
+    stream = env.from_collection([Row(*(r[f] for f in STEP_ROW_FIELDS)) for r in in_order], type_info=STEP_ROW_TYPE)
     stream = stream.assign_timestamps_and_watermarks(
-        WatermarkStrategy.no_watermarks().with_timestamp_assigner(RowTime()))  # as replay: order at end of input
+        WatermarkStrategy.no_watermarks().with_timestamp_assigner(RowTime()))
     t_env = StreamTableEnvironment.create(env)
     t_env.create_temporary_view(STEP_TABLE, _step_table(t_env, stream))
     outputs = None

@@ -37,18 +37,23 @@ def test_compiled_sql_matches_golden(pattern_id):
                     "If the change is intended, rerun with CHAINWATCH_UPDATE_GOLDEN=1 and review the new file.")
 
 
-@pytest.mark.parametrize("pattern_id, key, steps, within", [
-    ("AN1328", "principal", ["new_identity", "object_access_spike", "external_exfiltration"], "INTERVAL '2' HOUR"),
-    ("AN1348", "session", ["cross_account_entry", "privileged_burst", "unfamiliar_origin"], "INTERVAL '1' HOUR"),
+@pytest.mark.parametrize("pattern_id, key, steps, window_ms, within", [
+    ("AN1328", "principal", ["new_identity", "object_access_spike", "external_exfiltration"], 7_200_000,
+     "INTERVAL '2' HOUR"),
+    ("AN1348", "session", ["cross_account_entry", "privileged_burst", "unfamiliar_origin"], 3_600_000,
+     "INTERVAL '1' HOUR"),
 ])
-def test_compiled_sql_structure(pattern_id, key, steps, within):
+def test_compiled_sql_structure(pattern_id, key, steps, window_ms, within):
+    """Rows by rt (late rows at their handling time), the event-time order and window checked per
+    step, and WITHIN the window."""
     sql = compile_pattern(shipped(pattern_id))
     assert sql.startswith(f"SELECT '{pattern_id}' AS analytic, {key} AS match_key,")
     assert f"AND {key} <> '')" in sql
-    assert f"PARTITION BY {key}\n  ORDER BY rt, seq\n" in sql
+    assert f"PARTITION BY {key}\n  ORDER BY rt, ts, seq\n" in sql
     assert f"PATTERN (S1 F1*? S2 F2*? S3) WITHIN {within}\n" in sql
-    for n, step in enumerate(steps, start=1):
-        assert f"S{n} AS S{n}.step = '{step}'" in sql
+    assert f"S1 AS S1.step = '{steps[0]}',\n" in sql
+    for n, step in enumerate(steps[1:], start=2):
+        assert f"S{n} AS S{n}.step = '{step}' AND S{n}.ts >= S{n - 1}.ts AND S{n}.ts - S1.ts < {window_ms}" in sql
         assert f"FIRST(S{n}.evidence) AS s{n}_evidence" in sql
     assert "F1 AS" not in sql and "F2 AS" not in sql  # fillers are undefined: any row
 

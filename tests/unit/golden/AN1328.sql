@@ -3,7 +3,7 @@ SELECT 'AN1328' AS analytic, principal AS match_key, account, region, cloud,
 FROM (SELECT * FROM steps WHERE step IN ('external_exfiltration', 'new_identity', 'object_access_spike') AND principal <> '')
 MATCH_RECOGNIZE (
   PARTITION BY principal
-  ORDER BY rt, seq
+  ORDER BY rt, ts, seq
   MEASURES
     FIRST(S1.account) AS account,
     FIRST(S1.region) AS region,
@@ -19,6 +19,6 @@ MATCH_RECOGNIZE (
   PATTERN (S1 F1*? S2 F2*? S3) WITHIN INTERVAL '2' HOUR
   DEFINE
     S1 AS S1.step = 'new_identity',
-    S2 AS S2.step = 'object_access_spike',
-    S3 AS S3.step = 'external_exfiltration'
+    S2 AS S2.step = 'object_access_spike' AND S2.ts >= S1.ts AND S2.ts - S1.ts < 7200000,
+    S3 AS S3.step = 'external_exfiltration' AND S3.ts >= S2.ts AND S3.ts - S1.ts < 7200000
 )

@@ -3,7 +3,7 @@ SELECT 'AN1348' AS analytic, session AS match_key, account, region, cloud,
 FROM (SELECT * FROM steps WHERE step IN ('cross_account_entry', 'privileged_burst', 'unfamiliar_origin') AND session <> '')
 MATCH_RECOGNIZE (
   PARTITION BY session
-  ORDER BY rt, seq
+  ORDER BY rt, ts, seq
   MEASURES
     FIRST(S1.account) AS account,
     FIRST(S1.region) AS region,
@@ -19,6 +19,6 @@ MATCH_RECOGNIZE (
   PATTERN (S1 F1*? S2 F2*? S3) WITHIN INTERVAL '1' HOUR
   DEFINE
     S1 AS S1.step = 'cross_account_entry',
-    S2 AS S2.step = 'privileged_burst',
-    S3 AS S3.step = 'unfamiliar_origin'
+    S2 AS S2.step = 'privileged_burst' AND S2.ts >= S1.ts AND S2.ts - S1.ts < 3600000,
+    S3 AS S3.step = 'unfamiliar_origin' AND S3.ts >= S2.ts AND S3.ts - S1.ts < 3600000
 )
