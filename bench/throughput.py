@@ -1,6 +1,6 @@
 """Throughput and memory on enterprise-shaped data: one command, one table.
 
-    .venv/bin/python bench/throughput.py [--sizes 200000,1000000] [--runs engine,replay-p1,replay-p2,eql]
+    .venv/bin/python bench/throughput.py [--sizes 200000,1000000] [--runs engine,replay-p1,replay-p2,eql,kafka-p2]
                                          [--data DIR]
 
 For each size it generates (once; kept in --data) a 3-day AWS set with 25 accounts, 5,000
@@ -13,6 +13,10 @@ whole process tree (the JVM included) is sampled for its resident memory:
   process-pN  the same in PyFlink's process mode
   eql         eql 1.0.1 (the peer a detection engineer would reach for): a 3-step
               `sequence by` principal over the same CloudTrail events, sorted by time
+  kafka-pN    `chainwatch run` at job.parallelism N on conf/kafka.yaml's topics, pre-filled (with
+              `chainwatch broker feed`) on a local noida-db broker started for the run: records/s
+              from every task RUNNING until every record is read and the last finding is out;
+              also prints the fill time and the broker's ceiling (a plain consumer's records/s)
 and prints records/s, findings and peak RSS. Machine-dependent: compare rows of one run.
 """
 from __future__ import annotations
@@ -20,12 +24,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import platform
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 ENTERPRISE = ["--days", "3", "--accounts", "25", "--principals", "5000", "--instances", "1500"]
 EQL_QUERY = """
@@ -34,10 +44,12 @@ sequence by arn with maxspan=2h
   [s3 where event_name in ("GetObject", "ListObjects", "ListObjectsV2")]
   [s3 where event_name in ("GetObject", "PutBucketPolicy", "PutBucketAcl")]
 """
+EXPECTED_FINDINGS = 3        # the three planted chains; a replay of the same data finds all three
+END_MARK = "chainwatch_bench_end"
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of a process and all its descendants (the JVM is a grandchild)."""
+def _tree(root: int) -> list[int]:
+    """A process and all its descendants (the JVM is a grandchild)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -46,15 +58,34 @@ def _tree_rss(root: int) -> int:
             except OSError:
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry))
-    total, todo = 0, [root]
+    pids, todo = [], [root]
     while todo:
         pid = todo.pop()
+        pids.append(pid)
         todo.extend(children.get(pid, []))
+    return pids
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants."""
+    total = 0
+    for pid in _tree(root):
         try:
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except OSError:
             pass
     return total
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a tree."""
+    ticks = 0
+    for pid in _tree(root):
+        try:
+            ticks += sum(int(f) for f in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
+        except OSError:
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _measured(command: list[str]) -> tuple[dict, int]:
@@ -125,6 +156,307 @@ def run_eql(data: str) -> dict:
             "findings": len(matches)}
 
 
+# --- kafka-pN: the streaming job on pre-filled topics, driven from here ---------------------------
+# Only `chainwatch run` is the measured process (its tree's RSS, like the rows above); the broker,
+# the feeder and the consumers that watch the job are other processes, or this one.
+
+def _kafka_conf(work: Path, parallelism: int) -> tuple[Path, dict]:
+    """conf/kafka.yaml as shipped, but from the earliest offset, at `parallelism`, checkpoints in
+    `work`. Written beside a copy of the packaged conf folder, since `include:` only reads its own
+    folder and chainwatch.yaml's relative paths (../patterns, ../sample/geoip) need their siblings."""
+    import yaml
+    from chainwatch.config import DEFAULT_CONFIG
+    defaults = DEFAULT_CONFIG.parent.parent
+    shutil.copytree(defaults / "conf", work / "conf")
+    for sibling in defaults.iterdir():
+        if sibling.name != "conf":
+            (work / sibling.name).symlink_to(sibling)
+    conf = yaml.safe_load((defaults / "conf" / "kafka.yaml").read_text())
+    for source in conf["sources"]:
+        source["start"] = "earliest"
+    # KAFKA_BOOTSTRAP names the broker. The key must go: with the variable set, the loader leaves
+    # it unread and then rejects it as unknown (sources/config.py, load_kafka).
+    conf["kafka"].pop("bootstrap_servers", None)
+    for key, topic in (("findings_topic", "findings"), ("dead_letter_topic", "dead-letters")):   # both watched
+        conf["kafka"][key] = conf["kafka"].get(key) or topic
+    conf["job"].update(parallelism=parallelism, checkpoint_dir=str(work / "checkpoints"))
+    path = work / "conf" / "kafka-bench.yaml"
+    path.write_text(yaml.safe_dump(conf, sort_keys=False))
+    return path, conf
+
+
+def _end_offsets(bootstrap: str, topics: list[str]) -> dict:
+    from kafka import KafkaConsumer, TopicPartition
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        return consumer.end_offsets([TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t)])
+    finally:
+        consumer.close()
+
+
+def _plain_read(bootstrap: str, ends: dict) -> tuple[int, float]:
+    """A plain consumer reading every partition from its start to `ends`: (records, seconds), the
+    broker's ceiling. CRCs unchecked: kafka-python checks them in pure Python (~10x slower, its own
+    cost, not the broker's); the job's Java client checks them natively."""
+    from kafka import KafkaConsumer
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                             check_crcs=False)
+    consumer.assign(list(ends))
+    consumer.seek_to_beginning()
+    left, records = {tp: end for tp, end in ends.items() if end > 0}, 0
+    began = time.monotonic()
+    try:
+        while left:
+            for tp, messages in consumer.poll(timeout_ms=1000).items():
+                records += len(messages)
+                if messages[-1].offset + 1 >= left.get(tp, 0):
+                    left.pop(tp, None)
+    finally:
+        consumer.close()
+    return records, time.monotonic() - began
+
+
+def _mark_ends(bootstrap: str, ends: dict) -> list[str]:
+    """One unparseable record after the last one of each source partition. Partitions are read in
+    order, so the job sends a mark to the dead-letter topic only once it has read and parsed every
+    record before it: a precise "consumed everything", where Flink's REST metrics lag up to 10 s."""
+    from kafka import KafkaProducer
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    marks = [f"{tp.topic}/{tp.partition}" for tp in ends]
+    try:
+        for tp, mark in zip(ends, marks):
+            producer.send(tp.topic, json.dumps({END_MARK: mark}).encode(), partition=tp.partition)
+        producer.flush()
+    finally:
+        producer.close()
+    return marks
+
+
+class _Outputs:
+    """What the job writes, as it arrives: the first arrival (epoch s) of each finding uid and end mark."""
+
+    def __init__(self, bootstrap: str, findings_topic: str, dead_letter_topic: str):
+        from kafka import KafkaConsumer, TopicPartition
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                      check_crcs=False, auto_offset_reset="earliest")
+        self.consumer.assign([TopicPartition(t, p) for t in (findings_topic, dead_letter_topic)
+                              for p in self.consumer.partitions_for_topic(t)])
+        self.findings_topic, self.findings, self.analytics, self.marks = findings_topic, {}, {}, {}
+
+    def poll(self) -> None:
+        # Never a blocking poll: on noida-db, kafka-python spins through empty fetches for the whole
+        # timeout (a core taken from the job being measured).
+        batches, now = self.consumer.poll(timeout_ms=0), time.time()
+        for tp, messages in batches.items():
+            for message in messages:
+                value = json.loads(message.value)
+                if tp.topic == self.findings_topic:
+                    uid = message.key.decode() if message.key else value["metadata"]["uid"]
+                    self.findings.setdefault(uid, now)        # at-least-once: a finding may come twice
+                    self.analytics[uid] = value.get("finding_info", {}).get("analytic", {}).get("uid", "?")
+                elif END_MARK in str(value.get("raw", "")):
+                    self.marks.setdefault(json.loads(value["raw"])[END_MARK], now)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def _rest_url(log_dir: Path) -> str | None:
+    """The mini-cluster's REST endpoint (a free port): PyFlink's JVM logs it under FLINK_LOG_DIR."""
+    for log in log_dir.glob("*.log"):
+        found = re.search(r"Rest endpoint listening at (\S+)", log.read_text(errors="replace"))
+        if found:
+            return f"http://{found.group(1)}"
+    return None
+
+
+def _all_running(rest_url: str) -> tuple[str, float] | None:
+    """(job id, epoch seconds when its last task turned RUNNING) once every task runs: Flink's own
+    timestamps, so the REST API's few seconds of caching do not move the start."""
+    from chainwatch.cluster import ClusterError, rest
+    api = SimpleNamespace(rest_url=rest_url)
+    try:
+        jobs = rest(api, "/jobs/overview", timeout=5)["jobs"]
+        if not jobs:
+            return None
+        job_id = jobs[0]["jid"]
+        vertices = rest(api, f"/jobs/{job_id}", timeout=5)["vertices"]     # empty until the graph is built
+        if not vertices or any(v["status"] != "RUNNING" for v in vertices):
+            return None
+        times = [s["timestamps"]["RUNNING"] for v in vertices
+                 for s in rest(api, f"/jobs/{job_id}/vertices/{v['id']}/subtasktimes", timeout=5)["subtasks"]]
+    except (ClusterError, OSError, KeyError):
+        return None
+    return job_id, max(times) / 1000
+
+
+def _source_records(rest_url: str, job_id: str) -> int:
+    """Records the job's Kafka sources have emitted (their operators' numRecordsOut, every subtask)."""
+    from chainwatch.cluster import rest
+    api, total = SimpleNamespace(rest_url=rest_url), 0
+    for vertex in rest(api, f"/jobs/{job_id}")["vertices"]:
+        path = f"/jobs/{job_id}/vertices/{vertex['id']}/metrics"
+        wanted = [m["id"] for m in rest(api, path) if ".Source__" in m["id"] and m["id"].endswith(".numRecordsOut")]
+        if wanted:
+            total += sum(int(float(m["value"])) for m in rest(api, f"{path}?get={','.join(wanted)}"))
+    return total
+
+
+def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM the job's process group (its own session: the JVM and any Python workers), then SIGKILL."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _fill(conf: Path, data: Path, env: dict) -> float:
+    """`chainwatch broker feed` (the existing feeder, oldest first) in its own process: it holds every
+    record in memory to sort them, which this process should not keep while the job runs."""
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "chainwatch.cli", "broker", "feed", str(data), "--conf", str(conf)],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"chainwatch broker feed failed:\n{done.stderr[-3000:]}")
+    return time.monotonic() - began
+
+
+def run_kafka(data: Path, parallelism: int, say=print) -> tuple[dict, int]:
+    """kafka-pN: a broker for this run, topics filled, its ceiling, then the job timed; always
+    stops the job and the broker by their PIDs. (result, peak RSS of the job's tree)."""
+    from chainwatch.devbroker import LocalBroker, create_topics
+    # kafka-python warns whenever its event loop is held >100 ms: noise on a busy 2-core machine.
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    work = Path(tempfile.mkdtemp(prefix="chainwatch-kafka-"))
+    broker = LocalBroker(work / "broker")
+    try:
+        broker.start()
+        conf, settings = _kafka_conf(work, parallelism)
+        kafka = settings["kafka"]
+        sources = [s["topic"] for s in settings["sources"]]
+        # As `chainwatch broker up` does, plus as many partitions as readers (README: extra readers idle).
+        create_topics(broker.bootstrap, sources + [kafka["findings_topic"], kafka["dead_letter_topic"]],
+                      partitions=max(2, parallelism))
+        env = {**os.environ, "KAFKA_BOOTSTRAP": broker.bootstrap}
+        fill_seconds = _fill(conf, data, env)
+        ends = _end_offsets(broker.bootstrap, sources)
+        records = sum(ends.values())
+        say(f"filled {len(ends)} partitions of {', '.join(sources)}: {records:,} records in {fill_seconds:.1f}s "
+            f"({records / fill_seconds:,.0f} records/s; not counted)")
+        read, seconds = _plain_read(broker.bootstrap, ends)
+        say(f"broker ceiling: a plain consumer (kafka-python) reads them at {read / seconds:,.0f} records/s")
+        marks = _mark_ends(broker.bootstrap, ends)
+        outputs = _Outputs(broker.bootstrap, kafka["findings_topic"], kafka["dead_letter_topic"])
+        try:
+            return _timed_job(conf, env, work, records, marks, outputs, broker.process.pid)
+        finally:
+            outputs.close()
+    finally:
+        broker.stop()
+        _wait_group(broker.process.pid if broker.process else None)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _wait_group(pgid: int | None, timeout: float = 30) -> None:
+    """noida-db's server is a child of the PID we stop, in its process group, and goes on saving its
+    data after that PID exits: wait for the whole group (then SIGKILL it), or it runs into the next row."""
+    def alive() -> bool:
+        for entry in os.listdir("/proc"):
+            try:
+                state, _ppid, group = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:3]
+            except (OSError, ValueError):
+                continue
+            if entry.isdigit() and int(group) == pgid and state != "Z":
+                return True
+        return False
+    deadline = time.monotonic() + timeout
+    while pgid and alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if pgid and alive():
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _timed_job(conf: Path, env: dict, work: Path, records: int, marks: list[str], outputs: _Outputs,
+               broker_pid: int) -> tuple[dict, int]:
+    """`chainwatch run` as a fresh process. The clock runs from the moment its last task is RUNNING
+    (JVM, job graph, deployment and the tasks' Python start-up excluded, as the replay runs exclude
+    theirs with a warm-up replay; a source running earlier can only fill network buffers until then)
+    until every end mark and the last expected finding are out."""
+    log_dir = work / "log"
+    env = {**env, "FLINK_LOG_DIR": str(log_dir)}      # its own JVM log, where the REST port is
+    with open(work / "job.out", "wb") as out, open(work / "job.err", "wb") as err:
+        started = time.time()
+        job = subprocess.Popen([sys.executable, "-m", "chainwatch.cli", "run", "--conf", str(conf)],
+                               env=env, stdout=out, stderr=err, start_new_session=True)
+    peak, broker_peak, rest_url, running, cpu = 0, 0, None, None, None
+    # Generous: a stalled job fails the run rather than hanging the benchmark (>= 500 records/s).
+    allowed = 300 + records / 500
+    deadline, marked_at = time.monotonic() + allowed, None
+    try:
+        while True:
+            peak, broker_peak = max(peak, _tree_rss(job.pid)), max(broker_peak, _tree_rss(broker_pid))
+            if job.poll() is not None:
+                raise RuntimeError(f"chainwatch run exited with {job.returncode}:\n"
+                                   + (work / "job.err").read_text(errors="replace")[-3000:])
+            if running is None:
+                rest_url = rest_url or _rest_url(log_dir)
+                running = rest_url and _all_running(rest_url)
+                if running:
+                    cpu = (time.time(), _tree_cpu(job.pid), _tree_cpu(broker_pid))
+            outputs.poll()
+            if running and len(outputs.marks) == len(marks):
+                marked_at = marked_at or time.monotonic()
+                # A missing finding: wait past time.idle_timeout (1 min), when a quiet source stops
+                # holding event time back, then report what came.
+                if len(outputs.findings) >= EXPECTED_FINDINGS or time.monotonic() - marked_at > 90:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not done after {allowed:.0f}s: " + (
+                    f"{len(outputs.marks)}/{len(marks)} partitions read, {len(outputs.findings)} findings"
+                    if running else "its tasks were never all RUNNING on its REST API"))
+            time.sleep(0.5)
+        cpu_end = (time.time(), _tree_cpu(job.pid), _tree_cpu(broker_pid))
+        read_at, found_at = max(outputs.marks.values()), max(outputs.findings.values(), default=None)
+        ended = max(read_at, found_at or read_at)
+        emitted = _wait_source_count(rest_url, running[0], records + len(marks))
+    finally:
+        _stop(job)
+    job_id, running_at = running
+    wall = cpu_end[0] - cpu[0]
+    note = (f"start-up {running_at - started:.1f}s excluded; all read at {read_at - running_at:.1f}s, "
+            + (f"last finding at {found_at - running_at:.1f}s" if found_at else "no finding")
+            + f"; job {(cpu_end[1] - cpu[1]) / wall:.1f} cores, broker {(cpu_end[2] - cpu[2]) / wall:.1f} cores "
+            f"and {broker_peak / 2**20:,.0f} MB")
+    if emitted != records + len(marks):
+        note += f"; sources emitted {emitted - len(marks):,} of {records:,} records"
+    if len(outputs.findings) < EXPECTED_FINDINGS:
+        note += (f"; expected {EXPECTED_FINDINGS} findings (2 AN1328, 1 AN1348), got "
+                 + (", ".join(sorted(outputs.analytics.values())) or "none"))
+    return {"records": records, "seconds": ended - running_at, "findings": len(outputs.findings),
+            "note": note}, peak
+
+
+def _wait_source_count(rest_url: str, job_id: str, expected: int, timeout: float = 25) -> int:
+    """The sources' own count, to confirm the marks: Flink refreshes REST metrics every 10 s."""
+    from chainwatch.cluster import ClusterError
+    deadline, emitted = time.monotonic() + timeout, -1
+    while time.monotonic() < deadline:
+        try:
+            emitted = _source_records(rest_url, job_id)
+        except (ClusterError, OSError):
+            pass
+        if emitted >= expected:
+            break
+        time.sleep(1)
+    return emitted
+
+
 # --- the driver --------------------------------------------------------------------------------
 
 def _generate(data: Path, size: int) -> None:
@@ -144,7 +476,7 @@ def _command(run: str, data: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", default="200000,1000000")
-    parser.add_argument("--runs", default="engine,replay-p1,replay-p2,eql")
+    parser.add_argument("--runs", default="engine,replay-p1,replay-p2,eql,kafka-p2")
     parser.add_argument("--data", default="/tmp/chainwatch-bench")
     parser.add_argument("--child", nargs=2, metavar=("RUN", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -168,11 +500,16 @@ def main() -> None:
         _generate(data, size)
         for run in args.runs.split(","):
             try:
-                result, peak = _measured(_command(run, data))
+                if run.startswith("kafka-p"):     # driven from here: broker, topics, then the job's process
+                    result, peak = run_kafka(data, int(run.split("-p")[1]),
+                                             lambda line: print(f"{size:>10,}  {run:<11} {line}", flush=True))
+                else:
+                    result, peak = _measured(_command(run, data))
             except RuntimeError as exc:
                 print(f"{size:>10,}  {run:<11} failed: {str(exc).splitlines()[-1]}", flush=True)
                 continue
-            note = (f"start-up {result['startup']:.1f}s excluded" if "startup" in result else
+            note = (result["note"] if "note" in result else
+                    f"start-up {result['startup']:.1f}s excluded" if "startup" in result else
                     f"CloudTrail only; load {result['load_seconds']:.1f}s excluded" if "load_seconds" in result else "")
             print(f"{size:>10,}  {run:<11} {result['seconds']:8.1f} {result['records'] / result['seconds']:10,.0f} "
                   f"{result['findings']:8} {peak / 2**20:7,.0f} MB  {note}", flush=True)
