@@ -11,6 +11,8 @@ whole process tree (the JVM included) is sampled for its resident memory:
   replay-pN   `chainwatch replay` at job.parallelism N, thread mode: records/s excluding the
               JVM and job start-up (a one-file replay in the same process first)
   process-pN  the same in PyFlink's process mode
+  cluster-pN  the same on a local standalone cluster of N TaskManagers started for the row
+              (`replay --cluster`): an embedded Python per TaskManager, so N cores of Python
   eql         eql 1.0.1 (the peer a detection engineer would reach for): a 3-step
               `sequence by` principal over the same CloudTrail events, sorted by time
   kafka-pN    `chainwatch run` at job.parallelism N on conf/kafka.yaml's topics, pre-filled (with
@@ -88,17 +90,36 @@ def _tree_cpu(root: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _measured(command: list[str]) -> tuple[dict, int]:
-    """Runs a child (its last stdout line is JSON), sampling its tree's RSS; (result, peak bytes)."""
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _measured(command: list[str], env: dict | None = None, also=()) -> tuple[dict, int]:
+    """Runs a child (its last stdout line is JSON), sampling its tree's RSS plus that of the
+    processes `also` (a cluster's); (result, peak bytes)."""
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = 0
     while child.poll() is None:
-        peak = max(peak, _tree_rss(child.pid))
+        peak = max(peak, _tree_rss(child.pid) + sum(_tree_rss(pid) for pid in also))
         time.sleep(0.5)
     out, err = child.communicate()
     if child.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{err[-3000:]}")
     return json.loads(out.strip().splitlines()[-1]), peak
+
+
+def run_on_cluster(run: str, data: Path) -> tuple[dict, int]:
+    """`replay --cluster` on a local standalone cluster of N TaskManagers (one slot each), each
+    with its own embedded Python: the figure for more than one core. The cluster is started for
+    the row and stopped by its PIDs; its processes count in the peak RSS."""
+    import tempfile
+    from chainwatch import cluster
+    from chainwatch.config import load_config
+    taskmanagers = int(run.split("-p")[1])
+    with tempfile.TemporaryDirectory(prefix="chainwatch-bench-cluster-") as state_dir:
+        state = cluster.start(state_dir, load_config(None), taskmanagers=taskmanagers, state_backend="hashmap",
+                              progress=lambda *_: None)
+        try:
+            env = dict(os.environ, CHAINWATCH_BENCH_CLUSTER=state_dir)
+            return _measured(_command(run, data), env=env, also=list(state.pids.values()))
+        finally:
+            cluster.stop(state_dir, progress=lambda *_: None)
 
 
 # --- the runs, each in its own process -------------------------------------------------------
@@ -112,7 +133,7 @@ def run_engine(data: str) -> dict:
     return {"records": result.counts["read"], "seconds": result.seconds, "findings": len(result.findings)}
 
 
-def run_replay(data: str, parallelism: int, mode: str) -> dict:
+def run_replay(data: str, parallelism: int, mode: str, cluster_dir: str | None = None) -> dict:
     from chainwatch.config import load_config
     from chainwatch.patterns.model import load_patterns
     from chainwatch.replay import replay
@@ -122,8 +143,12 @@ def run_replay(data: str, parallelism: int, mode: str) -> dict:
         config.job, parallelism=parallelism, python_execution_mode=mode))
     patterns = load_patterns(config.patterns_dir)
     files = discover([data])
-    warm = replay(config, patterns, files[:1])        # JVM, Python workers, classes: not the job's cost
-    result = replay(config, patterns, files)
+    cluster = None
+    if cluster_dir:
+        from chainwatch.cluster import running_state
+        cluster = running_state(cluster_dir)
+    warm = replay(config, patterns, files[:1], cluster=cluster)   # JVM, Python workers, classes: not the job's cost
+    result = replay(config, patterns, files, cluster=cluster)
     return {"records": result.counts["read"], "seconds": result.seconds, "startup": warm.seconds,
             "findings": len(result.findings)}
 
@@ -488,7 +513,8 @@ def main() -> None:
             result = run_eql(data)
         else:
             mode, parallelism = run.split("-p")
-            result = run_replay(data, int(parallelism), "thread" if mode == "replay" else "process")
+            result = run_replay(data, int(parallelism), "process" if mode == "process" else "thread",
+                                os.environ.get("CHAINWATCH_BENCH_CLUSTER") if mode == "cluster" else None)
         print(json.dumps(result))
         return
 
@@ -503,6 +529,8 @@ def main() -> None:
                 if run.startswith("kafka-p"):     # driven from here: broker, topics, then the job's process
                     result, peak = run_kafka(data, int(run.split("-p")[1]),
                                              lambda line: print(f"{size:>10,}  {run:<11} {line}", flush=True))
+                elif run.startswith("cluster-p"):
+                    result, peak = run_on_cluster(run, data)
                 else:
                     result, peak = _measured(_command(run, data))
             except RuntimeError as exc:
