@@ -9,6 +9,7 @@ from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import MapFunction, StreamExecutionEnvironment
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 
+from chainwatch import uids
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
@@ -82,32 +83,41 @@ def build_steps(config, batches):
         return batch[1]
 
     with_instance = (batches.filter(_lane(INSTANCE_HOP)).name("egress flows, alias bindings")
+                     .uid(uids.LANE_INSTANCE_HOP)
                      .key_by(key, key_type=Types.STRING())
                      .process(WorkloadResolver("instance", config.job.state_ttl_ms))
-                     .name("resolve ENI/IP -> instance"))
-    attributed = (with_instance.union(batches.filter(_lane(IDENTITY_HOP)).name("instance -> identity bindings"))
+                     .name("resolve ENI/IP -> instance").uid(uids.RESOLVE_INSTANCE))
+    attributed = (with_instance.union(batches.filter(_lane(IDENTITY_HOP)).name("instance -> identity bindings")
+                                      .uid(uids.LANE_IDENTITY_HOP))
                   .key_by(key, key_type=Types.STRING())
                   .process(WorkloadResolver("principal", config.job.state_ttl_ms))
-                  .name("resolve instance -> identity"))
-    step_rows = (batches.filter(_lane(IDENTITY)).name("identity activity")
-                 .union(attributed.filter(lambda batch: batch[1] != "").name("attributed egress"))
+                  .name("resolve instance -> identity").uid(uids.RESOLVE_IDENTITY))
+    step_rows = (batches.filter(_lane(IDENTITY)).name("identity activity").uid(uids.LANE_IDENTITY)
+                 .union(attributed.filter(lambda batch: batch[1] != "").name("attributed egress")
+                        .uid(uids.ATTRIBUTED_EGRESS))
                  .key_by(key, key_type=Types.STRING())
-                 .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"))
-    unattributed = attributed.filter(lambda batch: batch[1] == "").flat_map(
+                 .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps")
+                 .uid(uids.IDENTITY_STEPS))
+    unattributed = attributed.filter(lambda batch: batch[1] == "").name("unattributed egress").uid(
+        uids.UNATTRIBUTED).flat_map(
         lambda batch: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in batch[2]),
-        Types.STRING())
+        Types.STRING()).name("unattributed egress: JSON").uid(uids.UNATTRIBUTED_JSON)
     late = with_instance.get_side_output(LATE).union(attributed.get_side_output(LATE),
                                                      step_rows.get_side_output(LATE))
     return step_rows, unattributed, late
 
 
 def build_matches(env, patterns, step_rows, t_env=None):
-    """CEP: one MATCH_RECOGNIZE per pattern over the step rows only; the findings as OCSF JSON."""
+    """CEP: one MATCH_RECOGNIZE per pattern over the step rows only; the findings as OCSF JSON.
+    Each pattern's SQL operators get the uids `cep-<pattern id>-<n>-<kind>` (uids.table_uids), so
+    a savepoint's partial matches map onto a job whose other patterns, sources or sinks changed."""
     t_env = t_env or StreamTableEnvironment.create(env)
     t_env.create_temporary_view(STEP_TABLE, _step_table(t_env, step_rows))
     findings = None
     for pattern in patterns:
+        uids.table_uids(t_env, uids.cep_prefix(pattern.id))     # to_data_stream translates the query now
         matches = t_env.to_data_stream(t_env.sql_query(compile_pattern(pattern)))
-        formatted = matches.map(FormatFinding(pattern), Types.STRING()).name(f"{pattern.id} findings")
+        formatted = (matches.map(FormatFinding(pattern), Types.STRING()).name(f"{pattern.id} findings")
+                     .uid(uids.findings(pattern.id)))
         findings = formatted if findings is None else findings.union(formatted)
     return findings

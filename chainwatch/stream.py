@@ -12,9 +12,11 @@ from pyflink.common import Duration, WatermarkStrategy
 from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
 from pyflink.table import StreamTableEnvironment
 
+from chainwatch import uids
 from chainwatch.pipeline import LIVE, build_pipeline, watermark_strategy
 from chainwatch.runtime import make_env
-from chainwatch.sources.flink import DEAD_LETTERS, NormaliseLines
+from chainwatch.sinks.kafka import TableSinks
+from chainwatch.sources.flink import DEAD_LETTERS, normalise_lines
 
 log = logging.getLogger("chainwatch.run")
 
@@ -23,10 +25,11 @@ def _raw_lines(env, config, source):
     if source.type == "kafka":
         from chainwatch.sources.kafka import kafka_source
         return env.from_source(kafka_source(config.kafka, source), WatermarkStrategy.no_watermarks(),
-                               f"kafka: {source.topic}"), f"kafka:{source.topic}"
+                               f"kafka: {source.topic}").uid(uids.source(source.name)), f"kafka:{source.topic}"
     files = (FileSource.for_record_stream_format(StreamFormat.text_line_format(), *source.paths)
              .monitor_continuously(Duration.of_millis(source.monitor_interval_ms)).build())
-    return env.from_source(files, WatermarkStrategy.no_watermarks(), f"files: {source.name}"), "watched-file"
+    return (env.from_source(files, WatermarkStrategy.no_watermarks(), f"files: {source.name}")
+            .uid(uids.source(source.name))), "watched-file"
 
 
 def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
@@ -37,31 +40,32 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
     normalised_streams, timed = [], []
     for source in config.sources:
         lines, origin = _raw_lines(env, config, source)
-        normalised = lines.process(NormaliseLines(config, source.format, origin)).name(f"parse {source.name}")
+        normalised = normalise_lines(lines, config, source, origin)
         normalised_streams.append(normalised)
         timed.append(normalised.assign_timestamps_and_watermarks(watermark_strategy(config, LIVE))
-                     .name(f"event time {source.name}"))
+                     .name(f"event time {source.name}").uid(uids.event_time(source.name)))
     events = timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0]
     t_env = StreamTableEnvironment.create(env)
     findings, _unattributed, late = build_pipeline(env, config, patterns, events, t_env)
     dead = late.union(*[s.get_side_output(DEAD_LETTERS) for s in normalised_streams])
-    statements = t_env.create_statement_set()
-    has_statements = _attach_sinks(t_env, statements, config, findings, dead, out, dlq)
-    return env, (statements if has_statements else None)
+    table_sinks = TableSinks(t_env)
+    _attach_sinks(table_sinks, config, findings, dead, out, dlq)
+    return env, (table_sinks if table_sinks else None)
 
 
-def _attach_sinks(t_env, statements, config, findings, dead, out, dlq) -> bool:
+def _attach_sinks(table_sinks, config, findings, dead, out, dlq) -> None:
     """Findings and dead letters (parsing, and findings a sink could not deliver) to the configured
     `sinks:` (sinks.attach_sinks): `--out` instead of the findings sinks, `--dlq` as well as the
     dead-letter sinks, stdout for dead letters nothing else takes."""
     from chainwatch.sinks import attach_sinks
-    return attach_sinks(findings, dead, config, t_env=t_env, statements=statements, out=out, dlq=dlq)
+    attach_sinks(findings, dead, config, table_sinks=table_sinks, out=out, dlq=dlq)
 
 
-def execute(env, statements, job_name: str = "chainwatch", detached: bool = False):
-    """Run the job; Table-API sinks are attached to the DataStream job so one job runs everything."""
-    if statements is not None:
-        statements.attach_as_datastream()
+def execute(env, table_sinks, job_name: str = "chainwatch", detached: bool = False):
+    """Run the job; the Table-API sinks (sinks.kafka.TableSinks, or None) are attached to the
+    DataStream job so one job runs everything."""
+    if table_sinks is not None:
+        table_sinks.attach()
     return env.execute_async(job_name) if detached else env.execute(job_name)
 
 

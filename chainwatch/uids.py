@@ -11,9 +11,9 @@ So every operator chainwatch builds gets a uid from here, next to its readable `
 - per-source operators are named after the source (`sources[].name`), sinks after the sink
   (`sinks[].name`), findings after the pattern id: renaming one of those in the config starts
   its state afresh (a Kafka source then resumes from the consumer group's committed offsets);
-- the SQL operators (each pattern's MATCH_RECOGNIZE, the Kafka sinks' inserts) get theirs from
-  Flink's planner, with chainwatch's prefix per pattern (pipeline.build_matches) and for the
-  Table-API sinks (stream.execute).
+- the SQL operators (each pattern's MATCH_RECOGNIZE, each kafka sink's writer and committer) get
+  theirs from Flink's planner, with a prefix per pattern (pipeline.build_matches) and per sink
+  (sinks.kafka.TableSinks): table_uids.
 
 When PyFlink fuses consecutive Python operators into one, the fused operator keeps the uid of
 the first one: the keyed (stateful) operator is always first in its chain, after a key_by.
@@ -64,9 +64,29 @@ def cep_prefix(pattern_id: str) -> str:
     return f"cep-{pattern_id}"
 
 
-TABLE_SINKS_PREFIX = "table-sinks"
-
-
 def sink_uid(sink, part: str = "") -> str:
-    """A configured sink (config `sinks:`): its operators are named after it."""
+    """A configured sink (config `sinks:`): its operators are named after it (a kafka sink's SQL
+    operators: `sink-<name>-<n>-<kind>`)."""
     return f"sink-{sink.name}" + (f"-{part}" if part else "")
+
+
+def table_uids(t_env, prefix: str) -> None:
+    """Make the planner give the SQL operators it translates next the uids `<prefix>-<n>-<kind>`
+    (e.g. cep-AN1328-4-match): `n` numbers the planner's nodes from 1 for this translation.
+
+    Flink's planner sets uids only on pipelines from a compiled plan unless told ALWAYS, and
+    numbers its nodes with a counter static to the client JVM: the same job built after another
+    one in the same process (a test, `chainwatch run` after a restore there) would get other
+    numbers. So the counter is reset before each translation (ExecNodeContext.resetIdCounter,
+    reached through the planner's class loader: the planner jar is loaded in isolation), and the
+    prefix keeps one pattern's operators apart from another's. A pattern's uids then change only
+    when its own SQL changes shape."""
+    from pyflink.java_gateway import get_gateway
+    config = t_env.get_config()
+    config.set("table.exec.uid.generation", "ALWAYS")
+    config.set("table.exec.uid.format", f"{prefix}-<id>-<transformation>")
+    gateway = get_gateway()
+    loader = t_env._j_tenv.getPlanner().getClass().getClassLoader()
+    context = loader.loadClass("org.apache.flink.table.planner.plan.nodes.exec.ExecNodeContext")
+    context.getMethod("resetIdCounter", gateway.new_array(gateway.jvm.Class, 0)).invoke(
+        None, gateway.new_array(gateway.jvm.Object, 0))

@@ -13,31 +13,28 @@ def _union(streams):
     return streams[0].union(*streams[1:]) if len(streams) > 1 else streams[0]
 
 
-def attach_sinks(findings, dead_letters, config, *, t_env=None, statements=None, out=None, dlq=None) -> bool:
+def attach_sinks(findings, dead_letters, config, *, table_sinks=None, out=None, dlq=None) -> None:
     """Every output of the streaming job.
 
     Findings (OCSF JSON strings) go to each findings sink of `config.sinks`, or, when `out` is
     given (a folder, or '-' for stdout), there instead. Dead letters ({ref, reason, raw}: the
     records the job could not read, and the findings a HEC sink could not deliver) go to each
     dead-letter sink (`stream: dead_letters`) and to `dlq` when given; to stdout when nothing else
-    takes them. Kafka sinks are Table-API inserts added to `statements` (with `t_env`); returns
-    whether any was added (the caller then attaches the statement set to the job)."""
+    takes them. Kafka sinks are Table-API inserts added to `table_sinks` (sinks.kafka.TableSinks),
+    which the caller attaches to the job when it has any."""
     from chainwatch.sinks.files import sink_to
     from chainwatch.sinks.flink import deliver_to_hec, formatted
     from chainwatch.sinks.kafka import to_kafka
 
     kafka_topics = [s.topic for s in config.sinks if s.type == "kafka"]
-    has_statements = False
 
     def kafka(stream, sink, index):
-        nonlocal has_statements
-        if t_env is None or statements is None:
-            raise ValueError(f"sink {sink.name}: a kafka sink needs the job's table environment and statement set")
+        if table_sinks is None:
+            raise ValueError(f"sink {sink.name}: a kafka sink needs the job's table sinks (sinks.kafka.TableSinks)")
         # One exactly-once transactional id prefix per topic, as before kafka sinks existed; two
         # sinks on one topic (two formats) each get their own.
         prefix = f"chainwatch-{sink.topic}" + (f"-{sink.name}" if kafka_topics.count(sink.topic) > 1 else "")
-        to_kafka(t_env, statements, stream, config.kafka, sink, index, prefix)
-        has_statements = True
+        to_kafka(table_sinks, stream, config.kafka, sink, index, prefix)
 
     undeliverable = []
     if out:
@@ -63,7 +60,6 @@ def attach_sinks(findings, dead_letters, config, *, t_env=None, statements=None,
         sink_to(dead, dlq, "dead-letters", uids.OUT_DEAD_LETTERS)
     elif not dead_sinks:
         sink_to(dead, None, "dead-letters", uids.STDOUT_DEAD_LETTERS)
-    return has_statements
 
 
 def attach_finding_sinks(findings, config, dead_letter_target, dead_letter_name: str = "dead-letters",

@@ -15,7 +15,7 @@ from pyflink.datastream import MapFunction
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 
 from chainwatch.findings.render import render
-from chainwatch.uids import sink_uid
+from chainwatch.uids import sink_uid, table_uids
 
 _ROW = Types.ROW_NAMED(["k", "v"], [Types.STRING(), Types.STRING()])
 
@@ -49,10 +49,33 @@ class KafkaRecord(MapFunction):
         return Row(finding_key(text), render(text, self.fmt, self.fields))
 
 
-def to_kafka(t_env: StreamTableEnvironment, statements, stream, kafka, sink, index: int,
-             transactional_id_prefix: str | None = None) -> None:
+class TableSinks:
+    """The Table-API inserts of the kafka sinks, a statement set each, translated into the job at
+    `attach()` (stream.execute). One set per sink so that each is translated on its own, and its
+    operators (writer, committer: exactly-once transactions live in their state) get the uids
+    `sink-<name>-<n>-<kind>` (uids.table_uids): adding or removing another sink leaves them be."""
+
+    def __init__(self, t_env: StreamTableEnvironment):
+        self.t_env, self.sets = t_env, []
+
+    def __bool__(self) -> bool:
+        return bool(self.sets)
+
+    def add(self, uid_prefix: str):
+        statements = self.t_env.create_statement_set()
+        self.sets.append((uid_prefix, statements))
+        return statements
+
+    def attach(self) -> None:
+        for uid_prefix, statements in self.sets:
+            table_uids(self.t_env, uid_prefix)
+            statements.attach_as_datastream()
+
+
+def to_kafka(table_sinks: TableSinks, stream, kafka, sink, index: int, transactional_id_prefix: str | None = None):
     """Add an INSERT of `stream` (findings as OCSF JSON, or dead letters) into the sink's topic to
-    the statement set `statements`. index: the sink's position, for unique table names."""
+    `table_sinks`. index: the sink's position, for unique table names."""
+    t_env = table_sinks.t_env
     rows = stream.map(KafkaRecord(sink), _ROW).name(f"{sink.name}: Kafka record").uid(sink_uid(sink, "record"))
     schema = Schema.new_builder().column("k", DataTypes.STRING()).column("v", DataTypes.STRING()).build()
     view = f"chainwatch_sink_{index}"
@@ -60,7 +83,7 @@ def to_kafka(t_env: StreamTableEnvironment, statements, stream, kafka, sink, ind
     t_env.create_temporary_view(view, t_env.from_data_stream(rows, schema))
     t_env.execute_sql(f"CREATE TEMPORARY TABLE {view}_kafka (k STRING, v STRING) "
                       f"WITH ({_table_options(kafka, sink, prefix)})")
-    statements.add_insert_sql(f"INSERT INTO {view}_kafka SELECT k, v FROM {view}")
+    table_sinks.add(sink_uid(sink)).add_insert_sql(f"INSERT INTO {view}_kafka SELECT k, v FROM {view}")
 
 
 def finding_key(text: str) -> str:

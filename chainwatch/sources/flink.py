@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 
 from pyflink.common import Row, Types
-from pyflink.datastream import OutputTag, ProcessFunction
+from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
+from pyflink.datastream.functions import KeySelector
+from pyflink.datastream.state import ValueStateDescriptor
 
 from chainwatch.coverage import observe as observe_coverage
 from chainwatch.model import TimeBounds
@@ -12,6 +14,7 @@ from chainwatch.normalise import Normaliser
 from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
 from chainwatch.sources.order import in_time_order
 from chainwatch.steps.lanes import batches, lanes
+from chainwatch import uids
 
 DEAD_LETTERS = OutputTag("dead-letters", Types.STRING())
 READ_STATS = OutputTag("read-stats", Types.STRING())
@@ -19,7 +22,9 @@ _MAX_ROUTED = 20_000      # events routed before their batches go out: a huge fi
 _HOLD = -2**63            # the batch time of a file showing no time: it does not advance event time
 
 
-class _Normalising(ProcessFunction):
+class _Normalising:
+    """What the parse operators share: raw records in, event batches, dead letters and counts out."""
+
     def __init__(self, config, source_format: str = "auto"):
         self.config, self.source_format = config, source_format
 
@@ -63,7 +68,7 @@ class _Normalising(ProcessFunction):
             yield READ_STATS, json.dumps(dict(counts, coverage=coverage))
 
 
-class ReadFiles(_Normalising):
+class ReadFiles(_Normalising, ProcessFunction):
     """Input: (path, start ms or None) in start-time order (sources.order). Reads each whole file,
     so any framing works (S3 CloudTrail files, JSON arrays, NDJSON, flow logs with their header).
 
@@ -107,15 +112,20 @@ def read_files(env, config, paths, *, hold_all: bool = False, name: str = "read 
     bounds = TimeBounds(config.time.earliest_event_ms, config.time.max_ahead_ms)
     files = [Row(path, start) for path, start in in_time_order(paths, bounds)]
     return (env.from_collection(files, type_info=Types.ROW([Types.STRING(), Types.LONG()])).name(f"{name}: files")
-            .process(ReadFiles(config, hold_all)).name(name))
+            .uid(uids.REPLAY_FILES)
+            .process(ReadFiles(config, hold_all)).name(name).uid(uids.REPLAY_READ))
 
 
-class NormaliseLines(_Normalising):
+class NormaliseLines(_Normalising, KeyedProcessFunction):
     """Input: lines of continuously watched files (one-line CloudTrail S3 files, NDJSON, flow logs)
-    or Kafka record values (a JSON event, a CloudTrail S3 document, a flow-log line).
+    or Kafka record values (a JSON event, a CloudTrail S3 document, a flow-log line), keyed by the
+    source reader that read them (ReaderKey).
 
     A file reader reads one file at a time from its start, so the last flow-log header it passed
-    names the fields of the lines that follow it."""
+    names the fields of the lines that follow it. That header is keyed state (the key: the
+    reader), so a restore from a checkpoint or savepoint, which resumes a file in the middle,
+    still parses its lines with it. It is read from state once per key after a (re)start and
+    kept in memory; written to state when a header line arrives."""
 
     def __init__(self, config, source_format: str = "auto", origin: str = "watched-file"):
         super().__init__(config, source_format)
@@ -123,10 +133,91 @@ class NormaliseLines(_Normalising):
 
     def open(self, runtime_context):
         super().open(runtime_context)
-        self.header = None
+        self.header_state = runtime_context.get_state(ValueStateDescriptor("flow-header", Types.STRING()))
+        self.headers = {}        # reader key -> the header's field names (None: none seen)
 
     def process_element(self, line, ctx):
+        key = ctx.get_current_key()
         if is_flow_header(line):
-            self.header = tuple(line.split())
+            self.header_state.update(line)
+            self.headers[key] = tuple(line.split())
             return
-        yield from self._records(records_from_line(line, self.origin, self.header), report_counts=False)
+        header = self.headers.get(key, ())
+        if header == ():         # first line of this reader since the operator (re)started
+            saved = self.header_state.value()
+            header = self.headers[key] = tuple(saved.split()) if saved else None
+        yield from self._records(records_from_line(line, self.origin, header), report_counts=False)
+
+
+# --- which parse subtask a source reader's lines go to ----------------------------------------
+
+def _int32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value
+
+
+def _rotl(value: int, bits: int) -> int:
+    value &= 0xFFFFFFFF
+    return _int32((value << bits) | (value >> (32 - bits)))
+
+
+def _murmur(code: int) -> int:
+    """Flink's MathUtils.murmurHash (what KeyGroupRangeAssignment applies to a key's hashCode)."""
+    code = _rotl(_int32(code * -862048943), 15)
+    code = _rotl(_int32(code * 461845907), 13)
+    code = _int32(code * 5 - 430675100) ^ 4
+    code = _int32(code ^ ((code & 0xFFFFFFFF) >> 16))           # bitMix
+    code = _int32(code * -2048144789)
+    code = _int32(code ^ ((code & 0xFFFFFFFF) >> 13))
+    code = _int32(code * -1028477387)
+    code = _int32(code ^ ((code & 0xFFFFFFFF) >> 16))
+    return code if code >= 0 else (-code if code != -2**31 else 0)
+
+
+def parse_subtask(key: int, parallelism: int, max_parallelism: int) -> int:
+    """The subtask Flink sends an INT key of PyFlink's key_by to: PyFlink keys by Row(key), whose
+    Java hashCode is 62 + key (RowUtils: 31 * kind + the fields' deep hash)."""
+    key_group = _murmur(_int32(62 + key)) % max_parallelism
+    return key_group * parallelism // max_parallelism
+
+
+def reader_key(index: int, parallelism: int, max_parallelism: int) -> int:
+    """The smallest INT key that Flink sends to parse subtask `index`: a reader's lines then stay
+    with the parse subtask of its own index (usually in its slot), as they did unkeyed."""
+    for key in range(1_000_000):
+        if parse_subtask(key, parallelism, max_parallelism) == index:
+            return key
+    return index     # unreachable for any real max parallelism; still a valid key
+
+
+def subtask_info(runtime_context) -> tuple[int, int, int]:
+    """(index, parallelism, max parallelism) of the subtask. In thread mode PyFlink 2.0's runtime
+    context calls the Java RuntimeContext's getIndexOfThisSubtask() and its siblings, which Flink
+    2.0 removed (SystemError in open()); they are on its getTaskInfo() now."""
+    java = getattr(runtime_context, "_runtime_context", None)      # thread mode: the Java RuntimeContext
+    if java is not None:
+        info = java.getTaskInfo()
+        return info.getIndexOfThisSubtask(), info.getNumberOfParallelSubtasks(), info.getMaxNumberOfParallelSubtasks()
+    return (runtime_context.get_index_of_this_subtask(), runtime_context.get_number_of_parallel_subtasks(),
+            runtime_context.get_max_number_of_parallel_subtasks())
+
+
+class ReaderKey(KeySelector):
+    """Keys a source's lines by the reader (source subtask) that read them, with a key that Flink
+    sends to the parse subtask of the same index: the parsing stays spread over the subtasks as
+    before, and the header state of a reader follows it across a restore at the same
+    parallelism. (After a rescale Flink hands the readers' splits out anew; a file resumed by
+    another reader than the one that read its header parses without it until the next header.)"""
+
+    def open(self, runtime_context):
+        self.key = reader_key(*subtask_info(runtime_context))
+
+    def get_key(self, value):
+        return self.key
+
+
+def normalise_lines(lines, config, source, origin: str):
+    """The parse operator of a streaming source: lines keyed by their reader -> NormaliseLines."""
+    return (lines.key_by(ReaderKey(), key_type=Types.INT())
+            .process(NormaliseLines(config, source.format, origin))
+            .name(f"parse {source.name}").uid(uids.parse(source.name)))
