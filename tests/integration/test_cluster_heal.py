@@ -87,6 +87,11 @@ def _kill(state_dir, name: str) -> tuple[int, float]:
     """SIGKILL a TaskManager by the PID cluster.json records; returns it and the wall-clock time."""
     pid = cluster.load_state(state_dir).pids[name]
     os.kill(pid, signal.SIGKILL)
+    # A JVM takes a moment to die (under load, long enough for `status` to still see it run);
+    # the supervisor waits 1-2 s after the death before starting it again.
+    deadline = time.monotonic() + 10
+    while cluster._alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
     return pid, time.time()
 
 
