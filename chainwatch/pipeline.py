@@ -61,20 +61,29 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
     return t_env.from_data_stream(step_rows, schema)
 
 
-def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None):
+def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None, *,
+                   savepoint_uids: bool = False):
     """events: normalised event batches (steps.lanes) with timestamps and watermarks.
     Returns (findings, unattributed, late): late holds a dead-letter notice per event that
     arrived behind event time (steps.operators.late_notice). Every caller must consume all
-    three: PyFlink sends (tag, value) pairs of an unused side output to the main output."""
-    steps, unattributed, late = build_steps(config, events)
-    return build_matches(env, patterns, steps, t_env), unattributed, late
+    three: PyFlink sends (tag, value) pairs of an unused side output to the main output.
+
+    savepoint_uids: give the stateful operators their uids (chainwatch/uids.py), for the
+    streaming job, which restores from savepoints. A replay and the case job never restore, and
+    the case job builds a pipeline per case in one job, where the same uids would collide."""
+    steps, unattributed, late = build_steps(config, events, savepoint_uids=savepoint_uids)
+    return build_matches(env, patterns, steps, t_env, savepoint_uids=savepoint_uids), unattributed, late
 
 
 def _lane(name: str):
     return lambda batch: batch[0] == name
 
 
-def build_steps(config, batches):
+def _uid(stream, uid: str, wanted: bool):
+    return stream.uid(uid) if wanted else stream
+
+
+def build_steps(config, batches, *, savepoint_uids: bool = False):
     """Enrich and steps over (lane, key, [events], time) batches (steps.lanes): egress flows are bound
     to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
@@ -82,42 +91,39 @@ def build_steps(config, batches):
     def key(batch):
         return batch[1]
 
-    with_instance = (batches.filter(_lane(INSTANCE_HOP)).name("egress flows, alias bindings")
-                     .uid(uids.LANE_INSTANCE_HOP)
+    with_instance = _uid(batches.filter(_lane(INSTANCE_HOP)).name("egress flows, alias bindings")
+                         .key_by(key, key_type=Types.STRING())
+                         .process(WorkloadResolver("instance", config.job.state_ttl_ms))
+                         .name("resolve ENI/IP -> instance"), uids.RESOLVE_INSTANCE, savepoint_uids)
+    attributed = _uid(with_instance.union(batches.filter(_lane(IDENTITY_HOP)).name("instance -> identity bindings"))
+                      .key_by(key, key_type=Types.STRING())
+                      .process(WorkloadResolver("principal", config.job.state_ttl_ms))
+                      .name("resolve instance -> identity"), uids.RESOLVE_IDENTITY, savepoint_uids)
+    step_rows = _uid(batches.filter(_lane(IDENTITY)).name("identity activity")
+                     .union(attributed.filter(lambda batch: batch[1] != "").name("attributed egress"))
                      .key_by(key, key_type=Types.STRING())
-                     .process(WorkloadResolver("instance", config.job.state_ttl_ms))
-                     .name("resolve ENI/IP -> instance").uid(uids.RESOLVE_INSTANCE))
-    attributed = (with_instance.union(batches.filter(_lane(IDENTITY_HOP)).name("instance -> identity bindings")
-                                      .uid(uids.LANE_IDENTITY_HOP))
-                  .key_by(key, key_type=Types.STRING())
-                  .process(WorkloadResolver("principal", config.job.state_ttl_ms))
-                  .name("resolve instance -> identity").uid(uids.RESOLVE_IDENTITY))
-    step_rows = (batches.filter(_lane(IDENTITY)).name("identity activity").uid(uids.LANE_IDENTITY)
-                 .union(attributed.filter(lambda batch: batch[1] != "").name("attributed egress")
-                        .uid(uids.ATTRIBUTED_EGRESS))
-                 .key_by(key, key_type=Types.STRING())
-                 .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps")
-                 .uid(uids.IDENTITY_STEPS))
-    unattributed = attributed.filter(lambda batch: batch[1] == "").name("unattributed egress").uid(
-        uids.UNATTRIBUTED).flat_map(
+                     .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"),
+                     uids.IDENTITY_STEPS, savepoint_uids)
+    unattributed = attributed.filter(lambda batch: batch[1] == "").flat_map(
         lambda batch: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in batch[2]),
-        Types.STRING()).name("unattributed egress: JSON").uid(uids.UNATTRIBUTED_JSON)
+        Types.STRING())
     late = with_instance.get_side_output(LATE).union(attributed.get_side_output(LATE),
                                                      step_rows.get_side_output(LATE))
     return step_rows, unattributed, late
 
 
-def build_matches(env, patterns, step_rows, t_env=None):
+def build_matches(env, patterns, step_rows, t_env=None, *, savepoint_uids: bool = False):
     """CEP: one MATCH_RECOGNIZE per pattern over the step rows only; the findings as OCSF JSON.
-    Each pattern's SQL operators get the uids `cep-<pattern id>-<n>-<kind>` (uids.table_uids), so
-    a savepoint's partial matches map onto a job whose other patterns, sources or sinks changed."""
+    With savepoint_uids each pattern's SQL operators get the uids `cep-<pattern id>-<n>-<kind>`
+    (uids.table_uids), so a savepoint's partial matches map onto a job whose other patterns,
+    sources or sinks changed."""
     t_env = t_env or StreamTableEnvironment.create(env)
     t_env.create_temporary_view(STEP_TABLE, _step_table(t_env, step_rows))
     findings = None
     for pattern in patterns:
-        uids.table_uids(t_env, uids.cep_prefix(pattern.id))     # to_data_stream translates the query now
+        if savepoint_uids:
+            uids.table_uids(t_env, uids.cep_prefix(pattern.id))     # to_data_stream translates the query now
         matches = t_env.to_data_stream(t_env.sql_query(compile_pattern(pattern)))
-        formatted = (matches.map(FormatFinding(pattern), Types.STRING()).name(f"{pattern.id} findings")
-                     .uid(uids.findings(pattern.id)))
+        formatted = matches.map(FormatFinding(pattern), Types.STRING()).name(f"{pattern.id} findings")
         findings = formatted if findings is None else findings.union(formatted)
     return findings

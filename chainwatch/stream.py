@@ -43,10 +43,10 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
         normalised = normalise_lines(lines, config, source, origin)
         normalised_streams.append(normalised)
         timed.append(normalised.assign_timestamps_and_watermarks(watermark_strategy(config, LIVE))
-                     .name(f"event time {source.name}").uid(uids.event_time(source.name)))
+                     .name(f"event time {source.name}"))
     events = timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0]
     t_env = StreamTableEnvironment.create(env)
-    findings, _unattributed, late = build_pipeline(env, config, patterns, events, t_env)
+    findings, _unattributed, late = build_pipeline(env, config, patterns, events, t_env, savepoint_uids=True)
     dead = late.union(*[s.get_side_output(DEAD_LETTERS) for s in normalised_streams])
     table_sinks = TableSinks(t_env)
     _attach_sinks(table_sinks, config, findings, dead, out, dlq)

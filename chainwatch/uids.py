@@ -5,35 +5,31 @@ the shape of the job graph, so an upgrade that adds a sink, a source or a patter
 that chains operators differently, gives the stateful operators new ids: their state no longer
 maps and the restore fails (or, with non-restored state allowed, silently starts over).
 
-So every operator chainwatch builds gets a uid from here, next to its readable `.name()`:
+So every operator that holds state gets a uid from here, next to its readable `.name()`: the
+sources, the keyed operators, the sinks and the SQL operators.
 - a uid never changes once released: renaming an operator's `.name()` is free, changing its uid
   drops its state (the savepoint then needs --allowNonRestoredState);
 - per-source operators are named after the source (`sources[].name`), sinks after the sink
-  (`sinks[].name`), findings after the pattern id: renaming one of those in the config starts
-  its state afresh (a Kafka source then resumes from the consumer group's committed offsets);
+  (`sinks[].name`): renaming one of those in the config starts its state afresh (a Kafka source
+  then resumes from the consumer group's committed offsets);
 - the SQL operators (each pattern's MATCH_RECOGNIZE, each kafka sink's writer and committer) get
   theirs from Flink's planner, with a prefix per pattern (pipeline.build_matches) and per sink
   (sinks.kafka.TableSinks): table_uids.
 
-When PyFlink fuses consecutive Python operators into one, the fused operator keeps the uid of
-the first one: the keyed (stateful) operator is always first in its chain, after a key_by.
+Stateless Python functions (filters, maps: no state to restore, so no uid needed) get none:
+PyFlink fuses consecutive Python operators into one that keeps the first one's uid, and on the
+execute_and_collect path (replay, the pattern cases) it leaves the unfused originals in the graph
+as well, so a uid on the first of a fused chain appears twice and the job does not start
+("Hash collision on user-specified ID"). A keyed operator is never fused behind another (a
+key_by comes before it); chainwatch's keyed operators are not fused with what follows them
+either (several consumers, or a Java operator next).
 """
 from __future__ import annotations
 
-# Operators of the steps (pipeline.build_steps): one each per job.
-LANE_INSTANCE_HOP = "lane-instance-hop"
-LANE_IDENTITY_HOP = "lane-identity-hop"
-LANE_IDENTITY = "lane-identity"
+# The keyed operators of the steps (pipeline.build_steps): one each per job.
 RESOLVE_INSTANCE = "resolve-instance"
 RESOLVE_IDENTITY = "resolve-identity"
-ATTRIBUTED_EGRESS = "attributed-egress"
 IDENTITY_STEPS = "identity-steps"
-UNATTRIBUTED = "unattributed-egress"
-UNATTRIBUTED_JSON = "unattributed-egress-json"
-
-# replay (sources.flink.read_files)
-REPLAY_FILES = "replay-files"
-REPLAY_READ = "replay-read"
 
 # Outputs given on the command line (--out, --dlq), and dead letters on stdout by default.
 OUT_FINDINGS = "out-findings"
@@ -49,14 +45,6 @@ def source(name: str) -> str:
 def parse(name: str) -> str:
     """The keyed parse operator of a source: the flow-log header of the file each reader is in."""
     return f"parse-{name}"
-
-
-def event_time(name: str) -> str:
-    return f"event-time-{name}"
-
-
-def findings(pattern_id: str) -> str:
-    return f"findings-{pattern_id}"
 
 
 def cep_prefix(pattern_id: str) -> str:

@@ -44,8 +44,7 @@ def formatted(findings, sink):
     """The findings stream in the sink's format (OCSF passes through untouched)."""
     if sink.format == "ocsf":
         return findings
-    return findings.map(RenderFinding(sink), Types.STRING()).name(f"{sink.name}: {sink.format}").uid(
-        sink_uid(sink, "format"))
+    return findings.map(RenderFinding(sink), Types.STRING()).name(f"{sink.name}: {sink.format}")
 
 
 class HecSinkOperator(KeyedProcessFunction):

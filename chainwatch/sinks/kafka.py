@@ -76,7 +76,7 @@ def to_kafka(table_sinks: TableSinks, stream, kafka, sink, index: int, transacti
     """Add an INSERT of `stream` (findings as OCSF JSON, or dead letters) into the sink's topic to
     `table_sinks`. index: the sink's position, for unique table names."""
     t_env = table_sinks.t_env
-    rows = stream.map(KafkaRecord(sink), _ROW).name(f"{sink.name}: Kafka record").uid(sink_uid(sink, "record"))
+    rows = stream.map(KafkaRecord(sink), _ROW).name(f"{sink.name}: Kafka record")
     schema = Schema.new_builder().column("k", DataTypes.STRING()).column("v", DataTypes.STRING()).build()
     view = f"chainwatch_sink_{index}"
     prefix = transactional_id_prefix or f"chainwatch-{sink.topic}"

@@ -112,8 +112,7 @@ def read_files(env, config, paths, *, hold_all: bool = False, name: str = "read 
     bounds = TimeBounds(config.time.earliest_event_ms, config.time.max_ahead_ms)
     files = [Row(path, start) for path, start in in_time_order(paths, bounds)]
     return (env.from_collection(files, type_info=Types.ROW([Types.STRING(), Types.LONG()])).name(f"{name}: files")
-            .uid(uids.REPLAY_FILES)
-            .process(ReadFiles(config, hold_all)).name(name).uid(uids.REPLAY_READ))
+            .process(ReadFiles(config, hold_all)).name(name))
 
 
 class NormaliseLines(_Normalising, KeyedProcessFunction):
