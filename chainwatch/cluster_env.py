@@ -31,6 +31,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+PROMETHEUS_FACTORY = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"   # pyflink/plugins/metrics-prometheus
+_SPARE_PORTS = 2     # a TaskManager the supervisor starts again may come up before its old port is free
+
+
+def free_port_range(count: int, avoid=(), low: int = 20000, high: int = 32000) -> tuple[int, int]:
+    """`count` consecutive ports free on every interface (Flink's Prometheus reporter binds the
+    wildcard address; it has no bind-address option), below Linux's ephemeral range (32768+) so
+    that no process's outgoing connection takes one in between."""
+    import random
+    for _ in range(200):
+        first = random.randrange(low, high - count)
+        ports = range(first, first + count)
+        if set(ports) & set(avoid):
+            continue
+        sockets = []
+        try:
+            for port in ports:
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("", port))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return first, first + count - 1
+    raise OSError(f"no {count} consecutive free ports between {low} and {high}")
+
+
+def prometheus_ports(conf_dir) -> range:
+    """The ports the cluster's processes serve Prometheus metrics on (each takes the first free
+    one of the range when it starts: the JobManager first, then the TaskManagers)."""
+    settings = yaml.safe_load((Path(conf_dir) / "config.yaml").read_text())
+    first, _, last = str(settings["metrics.reporter.prom.port"]).partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
 def _flat(data: dict, prefix: str = "") -> dict:
     """Flatten nested config.yaml keys: one spelling per key (config.yaml rejects duplicates)."""
     out = {}
@@ -48,6 +85,11 @@ def flink_settings(state_dir: Path, config, *, python: Path, rest_port: int, rpc
     with loopback addresses, our ports, the venv interpreter and file:// checkpoint storage."""
     defaults = yaml.safe_load((flink_home() / "conf" / "config.yaml").read_text()) or {}
     settings = _flat(defaults)
+    # Metrics (chainwatch.metrics and Flink's own) for Prometheus: one port per process, from a
+    # range of free ones, http://127.0.0.1:<port>/metrics (README "Metrics").
+    prom_first, prom_last = free_port_range(1 + taskmanagers + _SPARE_PORTS, avoid=(rest_port, rpc_port))
+    settings.update({"metrics.reporter.prom.factory.class": PROMETHEUS_FACTORY,
+                     "metrics.reporter.prom.port": f"{prom_first}-{prom_last}"})
     settings.update({
         "jobmanager.rpc.address": "127.0.0.1", "jobmanager.rpc.port": rpc_port,
         "jobmanager.bind-host": "127.0.0.1",

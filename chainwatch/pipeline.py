@@ -12,6 +12,7 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 from chainwatch import uids
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
+from chainwatch.metrics import Metrics
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
 from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, batch_time
 from chainwatch.steps.operators import LATE, STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver
@@ -45,7 +46,11 @@ class FormatFinding(MapFunction):
     def __init__(self, pattern):
         self.pattern = pattern
 
+    def open(self, runtime_context):
+        self.found = Metrics(runtime_context).counter("findings", self.pattern.id)   # findings per analytic
+
     def map(self, row):
+        self.found.inc()
         return json.dumps(to_ocsf(build_finding(self.pattern, row.as_dict())), separators=(",", ":"))
 
 

@@ -23,6 +23,7 @@ from pyflink.datastream import KeyedProcessFunction, MapFunction, TimeDomain
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
 from chainwatch.findings.render import render
+from chainwatch.metrics import Metrics
 from chainwatch.normalise import dead_letter
 from chainwatch.sinks.hec import HecClient
 from chainwatch.uids import sink_uid
@@ -56,6 +57,9 @@ class HecSinkOperator(KeyedProcessFunction):
         self.pending = runtime_context.get_list_state(ListStateDescriptor("pending", Types.STRING()))
         # {"count", "bytes", "deadline"} of the pending batch; deadline: its processing-time timer.
         self.batch = runtime_context.get_state(ValueStateDescriptor("batch", Types.PICKLED_BYTE_ARRAY()))
+        metrics = Metrics(runtime_context)
+        self.delivered = metrics.counter("delivered", self.sink.name)
+        self.failed = metrics.counter("delivery_failed", self.sink.name)     # -> the dead-letter output
         log.info("HEC sink %s: %s, batches of %d findings or %d bytes, flushed every %d ms",
                  self.sink.name, self.client.url, self.sink.batch_size, self.sink.max_batch_bytes,
                  self.sink.flush_interval_ms)
@@ -97,7 +101,11 @@ class HecSinkOperator(KeyedProcessFunction):
         if batch.get("deadline") is not None:
             timers.delete_processing_time_timer(batch["deadline"])
         lines = [render(f, "hec", self.sink.hec_fields) for f in findings]
-        for index, reason in sorted(self.client.deliver(lines).items()):
+        failures = self.client.deliver(lines)
+        self.delivered.inc(len(lines) - len(failures))
+        if failures:
+            self.failed.inc(len(failures))
+        for index, reason in sorted(failures.items()):
             uid = json.loads(findings[index])["finding_info"]["uid"]
             yield json.dumps(dead_letter(f"{self.sink.name}:{uid}", reason, findings[index]))
 

@@ -9,6 +9,7 @@ from pyflink.datastream.functions import KeySelector
 from pyflink.datastream.state import ValueStateDescriptor
 
 from chainwatch.coverage import observe as observe_coverage
+from chainwatch.metrics import Metrics, reason_class
 from chainwatch.model import TimeBounds
 from chainwatch.normalise import Normaliser
 from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
@@ -30,6 +31,8 @@ class _Normalising:
 
     def open(self, runtime_context):
         self.normaliser = Normaliser(self.config)
+        self.metrics = Metrics(runtime_context)     # records read, normalised, dead-lettered by reason class
+        self.metrics.register_records()
 
     def _late(self, event) -> bool:
         return False
@@ -37,17 +40,27 @@ class _Normalising:
     def _batches(self, routed):
         return batches(routed)
 
+    def _count_since(self, reported: dict, counts: dict, dead_by_reason: dict) -> None:
+        """Count in the metrics what was not counted yet (a huge file is counted chunk by chunk)."""
+        self.metrics.records(*(counts[k] - reported[k] for k in ("read", "normalised", "events")), dead_by_reason)
+        reported.update((k, counts[k]) for k in reported)
+        dead_by_reason.clear()
+
     def _records(self, records, report_counts: bool = True):
         """Normalise records; yields dead letters, then the events as batches per step lane and
         key (steps.lanes), then the counts."""
         counts = {"read": 0, "normalised": 0, "dead_lettered": 0, "events": 0, "late": 0}
         coverage: dict = {}
+        dead_by_reason: dict = {}
+        reported = {"read": 0, "normalised": 0, "events": 0}     # what the metrics have counted already
         routed = []
         for ref, payload, framing in records:
             counts["read"] += 1
             events, dead = self.normaliser.normalise(ref, payload, framing, self.source_format)
             if dead is not None:
                 counts["dead_lettered"] += 1
+                reason = reason_class(dead["reason"], framing)
+                dead_by_reason[reason] = dead_by_reason.get(reason, 0) + 1
                 yield DEAD_LETTERS, json.dumps(dead)
                 continue
             counts["normalised"] += 1
@@ -63,7 +76,9 @@ class _Normalising:
             if len(routed) >= _MAX_ROUTED:
                 yield from self._batches(routed)
                 routed = []
+                self._count_since(reported, counts, dead_by_reason)
         yield from self._batches(routed)
+        self._count_since(reported, counts, dead_by_reason)
         if report_counts:
             yield READ_STATS, json.dumps(dict(counts, coverage=coverage))
 

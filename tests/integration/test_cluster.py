@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from chainwatch import cluster
+from chainwatch import cluster, cluster_env
 from tests.builders import write_cloudtrail, write_flows
 from tests.conftest import REPO, TEST_CONF
 from tests.findings_by_key import key_of
@@ -59,6 +61,33 @@ def _findings(out: Path) -> list[dict]:
     return [json.loads(line) for part in sorted(out.rglob("findings-*")) for line in part.read_text().splitlines()]
 
 
+_SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$')
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def _scrape(running) -> list[tuple[str, dict, float]]:
+    """Every chainwatch_* sample of every process's Prometheus endpoint (the ports of the range
+    that answer: one per process, README "Metrics"), as (name, labels, value)."""
+    samples = []
+    for port in cluster_env.prometheus_ports(running.conf_dir):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+                text = response.read().decode()
+        except OSError:
+            continue           # a spare port of the range: nobody serves it
+        for line in text.splitlines():
+            found = _SAMPLE.match(line)
+            if found and "_chainwatch_" in found["name"]:
+                samples.append((found["name"], dict(_LABEL.findall(found["labels"] or "")), float(found["value"])))
+    return samples
+
+
+def _total(samples, name: str, **labels) -> float:
+    return sum(value for n, found, value in samples
+               if n == f"flink_taskmanager_job_task_operator_chainwatch_{name}"
+               and all(found.get(k) == v for k, v in labels.items()))
+
+
 @pytest.fixture(scope="module")
 def running(tmp_path_factory, config):
     state_dir = tmp_path_factory.mktemp("cluster")
@@ -79,7 +108,7 @@ def run(tmp_path_factory, geoip_dir, running):
     staging.mkdir()
     conf = work / "chainwatch.yaml"
     _files_config(conf, geoip_dir, watched)
-    write_scenario_files(staging, SCENARIOS, with_clock=False)
+    sent = write_scenario_files(staging, SCENARIOS, with_clock=False)
     (staging / "garbage.json").write_text('{"not": "a cloud log"}\n')
     clock_ct, clock_flows = clock_records()
     write_cloudtrail(staging / "clock-cloudtrail.json.gz", clock_ct)
@@ -107,10 +136,12 @@ def run(tmp_path_factory, geoip_dir, running):
     TIMINGS["end to end (submit to findings)"] = time.monotonic() - submitted
     time.sleep(6)    # three more checkpoints: anything extra would be committed by now
     findings = _findings(out)
+    metrics = _scrape(running)      # while the job runs: its metrics go with it
     savepoint = cluster.cancel(running.state_dir, job_id, savepoint=str(work / "savepoints"))
     print("\ncluster timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in TIMINGS.items()), flush=True)
     return {"job": job, "placement": placement, "findings": findings, "dlq": dlq, "savepoint": savepoint,
-            "state_dir": Path(running.state_dir), "job_id": job_id}
+            "state_dir": Path(running.state_dir), "job_id": job_id, "metrics": metrics,
+            "records": sent + 1 + len(clock_ct) + len(clock_flows)}     # + garbage.json + the clock
 
 
 def test_jobmanager_and_two_taskmanagers_are_separate_processes_on_loopback(running):
@@ -156,6 +187,24 @@ def test_every_expected_finding_arrives_in_the_out_folder(run):
 def test_unparseable_record_goes_to_the_dead_letter_folder(run):
     dead = [json.loads(line) for part in run["dlq"].rglob("dead-letters-*") for line in part.read_text().splitlines()]
     assert len(dead) == 1 and "a cloud log" in json.dumps(dead[0])
+
+
+def test_prometheus_endpoints_count_records_dead_letters_and_findings(run):
+    """chainwatch.metrics through the Prometheus reporter `cluster start` configures."""
+    metrics = run["metrics"]
+    assert metrics, "no chainwatch_* metric on any Prometheus port of the cluster"
+    assert _total(metrics, "records_read") == run["records"]
+    assert _total(metrics, "records_normalised") == run["records"] - 1
+    assert _total(metrics, "reason_dead_lettered", reason="unrecognised") == 1        # garbage.json
+    assert _total(metrics, "reason_dead_lettered") == 1
+    reasons = {labels["reason"] for name, labels, _ in metrics if name.endswith("_chainwatch_reason_dead_lettered")}
+    assert {"unrecognised", "event_time", "late", "malformed"} <= reasons         # every class, at 0 too
+    expected = {}
+    for scenario in SCENARIOS:
+        expected[scenario.analytic] = expected.get(scenario.analytic, 0) + scenario.expect
+    for analytic, n in expected.items():
+        assert _total(metrics, "analytic_findings", analytic=analytic) == n, analytic
+    assert all(labels.get("job_name") for _, labels, _ in metrics)
 
 
 def test_stop_with_savepoint_writes_a_savepoint(run):

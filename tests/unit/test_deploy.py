@@ -95,7 +95,7 @@ def test_flink_settings_match_the_local_cluster(config, tmp_path):
     local = flink_settings(tmp_path, config, python=Path(sys.executable), rest_port=1, rpc_port=2, taskmanagers=2,
                            slots=1, state_backend="rocksdb")
     for key in ("state.backend.type", "execution.checkpointing.externalized-checkpoint-retention",
-                "restart-strategy.type"):
+                "restart-strategy.type", "metrics.reporter.prom.factory.class"):
         assert str(local[key]) == FLINK_CONF[key], key
     assert local["classloader.parent-first-patterns.additional"] == [FLINK_CONF["classloader.parent-first-patterns.additional"]]
     assert FLINK_CONF["execution.checkpointing.incremental"] == "true" == str(local["execution.checkpointing.incremental"]).lower()
