@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pyflink.common.serialization import SimpleStringSchema
-from pyflink.datastream.connectors.kafka import KafkaOffsetResetStrategy, KafkaOffsetsInitializer, KafkaSource
+from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
 
 
 def starting_offsets(source) -> KafkaOffsetsInitializer:
@@ -13,7 +13,20 @@ def starting_offsets(source) -> KafkaOffsetsInitializer:
     if source.start == "timestamp":
         return KafkaOffsetsInitializer.timestamp(source.start_timestamp_ms)
     # committed: resume the consumer group; a new group starts at the earliest record.
-    return KafkaOffsetsInitializer.committed_offsets(KafkaOffsetResetStrategy.EARLIEST)
+    return _committed_else_earliest()
+
+
+def _committed_else_earliest() -> KafkaOffsetsInitializer:
+    """KafkaOffsetsInitializer.committed_offsets(KafkaOffsetResetStrategy.EARLIEST) fails in
+    PyFlink 2.0 ("Could not found the Java class org.apache.flink.kafka.shaded.org.apache.kafka
+    ...OffsetResetStrategy"): it names the Kafka client class as a shaded connector jar has it,
+    but the connector PyFlink ships uses the plain kafka-clients jar beside it. So the Java
+    initializer is built from the classes that are there."""
+    from pyflink.java_gateway import get_gateway
+    gateway = get_gateway()
+    earliest = gateway.jvm.org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST
+    initializers = gateway.jvm.org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer
+    return KafkaOffsetsInitializer(initializers.committedOffsets(earliest))
 
 
 def kafka_source(kafka, source) -> KafkaSource:

@@ -37,6 +37,8 @@ def kafka_run(tmp_path_factory, geoip_dir, kafka_bootstrap):
     topics["findings-ecs"] = topics["findings"] + "-ecs"
     data = yaml.safe_load((directory / "chainwatch.yaml").read_text())
     data["sinks"].append({"name": "findings-ecs", "type": "kafka", "topic": topics["findings-ecs"], "format": "ecs"})
+    # The default start position, as conf/kafka.yaml has it: a new consumer group reads from the earliest.
+    data["sources"][0]["start"] = "committed"
     (directory / "chainwatch.yaml").write_text(yaml.safe_dump(data))
     inputs = directory / "inputs"
     inputs.mkdir()

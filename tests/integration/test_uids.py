@@ -2,7 +2,9 @@
 job has a uid (chainwatch/uids.py), so its operator id does not depend on the shape of the graph:
 built twice, the second time with another source, more sinks and one pattern less, the stateful
 operators both jobs have keep their ids. The graphs are built, not run (a JVM, no job: ~30 s).
-The restore itself: tests/integration/test_kafka_job.py resumes a savepoint in a changed job."""
+The restore itself: tests/integration/test_kafka_job.py resumes a savepoint in a changed job.
+(A source starting at the committed offsets, the default, also builds: PyFlink 2.0's own
+committed_offsets() does not, sources/kafka.py.)"""
 from __future__ import annotations
 
 import pytest
@@ -25,7 +27,7 @@ STATELESS_WITHOUT_UID = {"_stream_key_by_map_operator", "Extract-Timestamp", "Ti
 def _config(tmp_path, name, *, extra_source=False, extra_sinks=False):
     data = yaml.safe_load(TEST_CONF.format(repo=REPO, geo=tmp_path, inputs=tmp_path, parallelism=2))
     data["enrichment"].pop("geoip")
-    data["sources"] = [{"name": "cloudtrail", "type": "kafka", "topic": "ct", "format": "cloudtrail", "start": "earliest"},
+    data["sources"] = [{"name": "cloudtrail", "type": "kafka", "topic": "ct", "format": "cloudtrail", "start": "committed"},
                        {"name": "flows", "type": "kafka", "topic": "fl", "format": "vpcflow", "start": "earliest"}]
     data["sinks"] = [{"name": "findings", "type": "kafka", "topic": "findings"},
                      {"name": "dead-letters", "type": "kafka", "topic": "dead", "stream": "dead_letters"}]
