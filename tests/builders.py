@@ -115,3 +115,14 @@ def write_cloudtrail(path: Path, records: list[dict]) -> None:
 def write_flows(path: Path, lines: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join([FLOW_HEADER] + lines) + "\n")
+
+
+def minimal_cloudtrail(account: str = "111122223333", **overrides) -> dict:
+    """The smallest CloudTrail record the parser accepts (an IAM user listing users), with
+    `overrides` replacing top-level fields: the base of the hostile-record tests."""
+    record = {"eventVersion": "1.09", "eventTime": "2026-11-01T10:00:00Z", "eventSource": "iam.amazonaws.com",
+              "eventName": "ListUsers", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
+              "eventID": "e-1", "recipientAccountId": account,
+              "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{account}:user/alice", "accountId": account}}
+    record.update(overrides)
+    return record

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from chainwatch import cluster, cluster_supervisor
 from chainwatch.cli import main
+from tests.fake_rest import fake_rest
 
 REGISTERED: list[str] = []
 
@@ -31,42 +29,30 @@ def _dead_pid() -> int:
     return process.pid
 
 
-class _Flink(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = {"/overview": {"taskmanagers": len(REGISTERED), "slots-available": 0, "slots-total": len(REGISTERED),
-                              "flink-version": "2.0.0"},
-                "/jobs/overview": {"jobs": []},
-                "/taskmanagers": {"taskmanagers": [{"id": tm, "timeSinceLastHeartbeat": time.time() * 1000}
-                                                   for tm in REGISTERED]}}[self.path]
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def _flink(path: str):
+    return 200, {"/overview": {"taskmanagers": len(REGISTERED), "slots-available": 0,
+                               "slots-total": len(REGISTERED), "flink-version": "2.0.0"},
+                 "/jobs/overview": {"jobs": []},
+                 "/taskmanagers": {"taskmanagers": [{"id": tm, "timeSinceLastHeartbeat": time.time() * 1000}
+                                                    for tm in REGISTERED]}}[path]
 
 
 @pytest.fixture
 def fake(tmp_path):
     """A recorded cluster: JobManager and taskmanager-1 running, taskmanager-2 dead."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flink)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     processes = [_sleeper(str(tmp_path)), _sleeper(str(tmp_path))]
-    state = cluster.ClusterState(str(tmp_path), str(tmp_path / "conf"), f"http://127.0.0.1:{server.server_port}",
-                                 {"jobmanager": processes[0].pid, "taskmanager-1": processes[1].pid,
-                                  "taskmanager-2": _dead_pid()}, time.time())
-    cluster.save_state(state)
-    REGISTERED[:] = ["tm-1"]
-    try:
-        yield state, processes
-    finally:
-        for process in processes:
-            process.kill()
-            process.wait()
-        server.shutdown()
-        server.server_close()
+    with fake_rest(_flink) as url:
+        state = cluster.ClusterState(str(tmp_path), str(tmp_path / "conf"), url,
+                                     {"jobmanager": processes[0].pid, "taskmanager-1": processes[1].pid,
+                                      "taskmanager-2": _dead_pid()}, time.time())
+        cluster.save_state(state)
+        REGISTERED[:] = ["tm-1"]
+        try:
+            yield state, processes
+        finally:
+            for process in processes:
+                process.kill()
+                process.wait()
 
 
 def test_a_dead_taskmanager_is_started_again_after_a_growing_back_off(fake, capsys):

@@ -15,6 +15,7 @@ from chainwatch.errors import ChainwatchError
 from chainwatch.model import MAX_RAW_BYTES, MAX_RAW_CHARS, MAX_REASON_CHARS, ParseError, TimeBounds
 from chainwatch.normalise import MAX_FIELD_CHARS, Normaliser, dead_letter
 from chainwatch.units import format_timestamp, parse_event_time_ms, parse_timestamp_ms
+from tests.builders import minimal_cloudtrail as cloudtrail
 
 NOW = parse_timestamp_ms("2026-11-29T12:00:00Z")
 SECRET = "hunter2-S3CR3T"
@@ -24,15 +25,6 @@ ACCT = "111122223333"
 @pytest.fixture(scope="module")
 def normaliser(config):
     return Normaliser(config, clock=lambda: NOW / 1000)
-
-
-def cloudtrail(**overrides):
-    record = {"eventVersion": "1.09", "eventTime": "2026-11-01T10:00:00Z", "eventSource": "iam.amazonaws.com",
-              "eventName": "ListUsers", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
-              "eventID": "e-1", "recipientAccountId": ACCT,
-              "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCT}:user/alice", "accountId": ACCT}}
-    record.update(overrides)
-    return record
 
 
 def flow_line(start="1793527200", nbytes="5000", src="10.0.1.5", status="OK"):

@@ -11,19 +11,11 @@ from chainwatch.metrics import COUNTERS, REASONS, Metrics, reason_class
 from chainwatch.normalise import Normaliser
 from chainwatch.sources.files import records_from_file, records_from_line
 from chainwatch.units import parse_timestamp_ms
+from tests.builders import minimal_cloudtrail as _cloudtrail
 
 NOW = parse_timestamp_ms("2026-11-29T12:00:00Z")
 SECRET = "hunter2-S3CR3T"
 ACCT = "111122223333"
-
-
-def _cloudtrail(**overrides) -> dict:
-    record = {"eventVersion": "1.09", "eventTime": "2026-11-01T10:00:00Z", "eventSource": "iam.amazonaws.com",
-              "eventName": "ListUsers", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7",
-              "eventID": "e-1", "recipientAccountId": ACCT,
-              "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCT}:user/alice", "accountId": ACCT}}
-    record.update(overrides)
-    return record
 
 
 def _classes(normaliser, records) -> list[str]:
