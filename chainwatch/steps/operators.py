@@ -12,6 +12,7 @@ from pyflink.common import Duration, Row, Time, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
+from chainwatch.metrics import Metrics
 from chainwatch.steps.identity import IdentitySteps
 from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, batches
 from chainwatch.steps.inventory import load_inventory
@@ -85,6 +86,8 @@ class EventTimeOrdered(KeyedProcessFunction):
         self.armed: dict = {}
         self.arrivals = 0
         self.flush_time = None       # the timer time of the flush on_events is called from
+        self.metrics = Metrics(runtime_context)
+        self.metrics.dead_lettered("late", 0)        # the series exists at 0 before the first late event
 
     def _entry(self, events) -> str:
         """A waiting batch's map key: its earliest time, then a unique arrival order."""
@@ -103,6 +106,7 @@ class EventTimeOrdered(KeyedProcessFunction):
         for event in late:       # a notice once per event, at the first hop that finds it late
             if not event.get("late"):
                 event["late"] = True
+                self.metrics.dead_lettered("late")
                 yield LATE, late_notice(event, key, watermark)
         self.waiting.put(self._entry(events), events)
         self._arm(ctx, key, max(min(e["ts"] for e in events), watermark + 1))
