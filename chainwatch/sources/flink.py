@@ -5,7 +5,6 @@ import json
 
 from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
-from pyflink.datastream.functions import KeySelector
 from pyflink.datastream.state import ValueStateDescriptor
 
 from chainwatch.coverage import observe as observe_coverage
@@ -133,7 +132,7 @@ def read_files(env, config, paths, *, hold_all: bool = False, name: str = "read 
 class NormaliseLines(_Normalising, KeyedProcessFunction):
     """Input: lines of continuously watched files (one-line CloudTrail S3 files, NDJSON, flow logs)
     or Kafka record values (a JSON event, a CloudTrail S3 document, a flow-log line), keyed by the
-    source reader that read them (ReaderKey).
+    source reader that read them (reader_keyed).
 
     A file reader reads one file at a time from its start, so the last flow-log header it passed
     names the fields of the lines that follow it. That header is keyed state (the key: the
@@ -216,22 +215,46 @@ def subtask_info(runtime_context) -> tuple[int, int, int]:
             runtime_context.get_max_number_of_parallel_subtasks())
 
 
-class ReaderKey(KeySelector):
-    """Keys a source's lines by the reader (source subtask) that read them, with a key that Flink
-    sends to the parse subtask of the same index: the parsing stays spread over the subtasks as
-    before, and the header state of a reader follows it across a restore at the same
+class ReaderKey(ProcessFunction):
+    """Tags each line with the key of the source reader (subtask) that read it: a key that Flink
+    assigns to the parse subtask of the reader's own index (reader_key). So the lines need no
+    shuffle to be keyed (reader_keyed): the parse operator stays chained to its reader, as it
+    was unkeyed, and the header state of a reader follows it across a restore at the same
     parallelism. (After a rescale Flink hands the readers' splits out anew; a file resumed by
     another reader than the one that read its header parses without it until the next header.)"""
 
     def open(self, runtime_context):
         self.key = reader_key(*subtask_info(runtime_context))
 
-    def get_key(self, value):
-        return self.key
+    def process_element(self, value, ctx):
+        yield Row(self.key, value)
+
+
+def reader_keyed(lines):
+    """`lines` as a KeyedStream keyed by their reader, without the network shuffle of key_by.
+
+    A key_by would put an all-to-all exchange between the readers and the parse operator: every
+    parse subtask would then align checkpoint barriers from every reader, and its records would
+    wait behind them and the network buffers. Seen on a mini-cluster with quiet spells between
+    chunks of input: the sources resumed further apart, more events arrived behind the watermark
+    and chains were lost (tests/integration/test_quiet_spells.py). So the stream is only
+    reinterpreted as keyed (DataStreamUtils.reinterpretAsKeyedStream, forward partitioning), in
+    PyFlink's own layout for a keyed stream (Row(key, value), KeyByKeySelector): every line is
+    already on the subtask its key belongs to, since ReaderKey chose the key for that."""
+    from pyflink.common.typeinfo import _from_java_type
+    from pyflink.datastream.data_stream import KeyedStream
+    from pyflink.java_gateway import get_gateway
+    gateway = get_gateway()
+    line_type = _from_java_type(lines._j_data_stream.getTransformation().getOutputType())
+    tagged = lines.process(ReaderKey(), output_type=Types.ROW([Types.INT(), line_type])).name("reader key")
+    j_keyed = gateway.jvm.org.apache.flink.streaming.api.datastream.DataStreamUtils.reinterpretAsKeyedStream(
+        tagged._j_data_stream, gateway.jvm.org.apache.flink.streaming.api.functions.python.KeyByKeySelector(),
+        Types.ROW([Types.INT()]).get_java_type_info())
+    return KeyedStream(j_keyed, line_type, lines)
 
 
 def normalise_lines(lines, config, source, origin: str):
     """The parse operator of a streaming source: lines keyed by their reader -> NormaliseLines."""
-    return (lines.key_by(ReaderKey(), key_type=Types.INT())
+    return (reader_keyed(lines)
             .process(NormaliseLines(config, source.format, origin))
             .name(f"parse {source.name}").uid(uids.parse(source.name)))

@@ -17,7 +17,7 @@ from tests.conftest import REPO, TEST_CONF
 
 # Stateless operators have no uid (chainwatch/uids.py says why): PyFlink's own helpers, and
 # chainwatch's filters and maps.
-STATELESS_WITHOUT_UID = {"_stream_key_by_map_operator", "Extract-Timestamp", "Timestamps/Watermarks", "Map",
+STATELESS_WITHOUT_UID = {"_stream_key_by_map_operator", "reader key", "Extract-Timestamp", "Timestamps/Watermarks", "Map",
                          "Filter", "FlatMap", "egress flows, alias bindings", "instance -> identity bindings",
                          "identity activity", "attributed egress", "AN1328 findings", "AN1348 findings",
                          "event time cloudtrail", "event time flows", "event time watched", "findings: Kafka record",
