@@ -89,10 +89,10 @@ class EventTimeOrdered(KeyedProcessFunction):
         self.metrics = Metrics(runtime_context)
         self.metrics.dead_lettered("late", 0)        # the series exists at 0 before the first late event
 
-    def _entry(self, events) -> str:
+    def _entry(self, earliest: int) -> str:
         """A waiting batch's map key: its earliest time, then a unique arrival order."""
         self.arrivals += 1
-        return f"{min(e['ts'] for e in events)}:{time.time_ns():020d}{self.arrivals % 1000:03d}"
+        return f"{earliest}:{time.time_ns():020d}{self.arrivals % 1000:03d}"
 
     def _arm(self, ctx, key, at: int) -> None:
         if at < self.armed.get(key, _NEVER):
@@ -108,8 +108,9 @@ class EventTimeOrdered(KeyedProcessFunction):
                 event["late"] = True
                 self.metrics.dead_lettered("late")
                 yield LATE, late_notice(event, key, watermark)
-        self.waiting.put(self._entry(events), events)
-        self._arm(ctx, key, max(min(e["ts"] for e in events), watermark + 1))
+        earliest = min(e["ts"] for e in events)
+        self.waiting.put(self._entry(earliest), events)
+        self._arm(ctx, key, max(earliest, watermark + 1))
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         key = ctx.get_current_key()
