@@ -93,13 +93,23 @@ def is_running(pid: int | None, state_dir: str) -> bool:
     return bool(pid) and _alive(pid) and _ours(pid, state_dir)
 
 
-def _command(name: str) -> list[str]:
-    """What `start` runs for a process, and the supervisor again for a dead TaskManager: the same
-    resource id, so the JobManager sees the same TaskManager come back."""
+def resource_id(name: str, restarts: int = 0) -> str:
+    """The Flink resource id of a TaskManager process: tm-N, and tm-N.rK for its K-th restart.
+
+    A new id per incarnation, as Kubernetes gives a new pod a new name: a TaskManager that came
+    back under its old id raced the JobManager's heartbeat monitor of the dead one, which then
+    disconnected the new registration by that id (seen in the JobManager log: `tm-2 is no longer
+    reachable` after the new tm-2 had registered), and the job kept restarting onto the dead one."""
+    n = name.removeprefix("taskmanager-")
+    return f"tm-{n}" if not restarts else f"tm-{n}.r{restarts}"
+
+
+def _command(name: str, restarts: int = 0) -> list[str]:
+    """What `start` runs for a process, and the supervisor again for a dead TaskManager."""
     if name == "jobmanager":
         return [str(flink_home() / "bin" / "jobmanager.sh"), "start-foreground"]
-    n = name.removeprefix("taskmanager-")
-    return [str(flink_home() / "bin" / "taskmanager.sh"), "start-foreground", "-D", f"taskmanager.resource-id=tm-{n}"]
+    return [str(flink_home() / "bin" / "taskmanager.sh"), "start-foreground", "-D",
+            f"taskmanager.resource-id={resource_id(name, restarts)}"]
 
 
 def launch(state: ClusterState, name: str, env: dict) -> int:
@@ -107,7 +117,8 @@ def launch(state: ClusterState, name: str, env: dict) -> int:
     state_dir = Path(state.state_dir)
     with open(state_dir / "log" / f"{name}.console", "ab") as console:
         # cwd: the state folder, so no Python started from there finds the repo's chainwatch/ by accident
-        process = subprocess.Popen(_command(name), env=env, cwd=state_dir, stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(_command(name, state.restarts.get(name, 0)), env=env, cwd=state_dir,
+                                   stdin=subprocess.DEVNULL,
                                    stdout=console, stderr=subprocess.STDOUT,
                                    start_new_session=True)   # survives the CLI and its terminal
     state.pids[name] = process.pid
@@ -313,7 +324,7 @@ def submit(state_dir, conf_path, *, out=None, dlq=None, parallelism: int = 2, de
 
 def wait_for_job(state_dir, job_id: str, *, timeout: float = 120) -> float:
     """Seconds until the job and all its tasks are RUNNING; fails if the job fails first."""
-    state, began = running_state(state_dir), time.monotonic()
+    state, began, job = running_state(state_dir), time.monotonic(), None
     while time.monotonic() - began < timeout:
         try:
             job = rest(state, f"/jobs/{job_id}")
@@ -325,7 +336,8 @@ def wait_for_job(state_dir, job_id: str, *, timeout: float = 120) -> float:
         if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
             return time.monotonic() - began
         time.sleep(0.5)
-    raise ClusterError(f"job {job_id} not running after {timeout:.0f}s")
+    raise ClusterError(f"job {job_id} not running after {timeout:.0f}s (state {job['state'] if job else 'unknown'}); "
+                       f"last exception: {job_exception(state_dir, job_id)}")
 
 
 def job_exception(state_dir, job_id: str) -> str:

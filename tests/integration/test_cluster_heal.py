@@ -104,11 +104,14 @@ def _cli(*args) -> tuple[int, str]:
 
 
 def _whole_since(state_dir, when: float) -> bool:
-    """Both TaskManager processes run and both are registered with heartbeats after `when`
-    (a dead TaskManager stays listed with its old heartbeat for a while)."""
+    """Both TaskManager processes run, registered under their current ids with heartbeats after
+    `when`, and nothing else registered (a dead TaskManager stays listed for a while)."""
     info = cluster.status(state_dir)
-    fresh = {tm["id"] for tm in info["taskmanagers"] if tm["timeSinceLastHeartbeat"] / 1000 > when}
-    return fresh == {"tm-1", "tm-2"} and all(v == "running" for v in info["processes"].values())
+    registered = {tm["id"]: tm["timeSinceLastHeartbeat"] / 1000 > when for tm in info["taskmanagers"]}
+    expected = {cluster.resource_id(name, info["restarts"].get(name, 0)) for name in ("taskmanager-1", "taskmanager-2")}
+    # and the dead incarnations no longer listed: the next test counts two TaskManagers
+    return set(registered) == expected and all(registered.values()) and \
+        all(v == "running" for v in info["processes"].values())
 
 
 def _restore(state_dir, job_id: str, last_kill: float) -> bool:
@@ -184,19 +187,20 @@ def test_status_reports_the_killed_taskmanager_dead(healed):
     assert healed["job_id"] in shown
 
 
-def test_the_supervisor_started_it_again_with_the_same_resource_id(healed):
+def test_the_supervisor_started_it_again_under_a_new_resource_id(healed):
     recorded = healed["recorded"]
     assert recorded.pids["taskmanager-2"] != healed["killed"]
     assert recorded.restarts == {"taskmanager-2": 1}
     assert f"taskmanager-2 (pid {healed['killed']}) is gone" in healed["supervisor_log"]
     assert f"taskmanager-2 started again: pid {recorded.pids['taskmanager-2']} (restart 1)" in healed["supervisor_log"]
-    # the same command as `start`, so Flink sees tm-2 come back (registered again: _whole_since)
+    # the command of `start` with the id of a new incarnation (cluster.resource_id), registered
+    # with the JobManager (_whole_since)
     argv = open(f"/proc/{recorded.pids['taskmanager-2']}/cmdline", "rb").read().split(b"\0")
-    assert b"taskmanager.resource-id=tm-2" in argv and str(healed["state_dir"] / "conf").encode() in argv
+    assert b"taskmanager.resource-id=tm-2.r1" in argv and str(healed["state_dir"] / "conf").encode() in argv
 
 
 def test_the_job_restarted_from_its_last_checkpoint(healed):
-    assert healed["job_state"] == "RUNNING"
+    assert healed["job_state"] == "RUNNING", [(e["exceptionName"], e["stacktrace"][:300]) for e in healed["exceptions"][:5]]
     restored = healed["checkpoints"]["latest"]["restored"]
     assert restored and not restored["is_savepoint"] and restored["id"] >= healed["checkpoint_before"]
     causes = [(e.get("taskManagerId"), e["exceptionName"], e["stacktrace"][:300]) for e in healed["exceptions"]]
