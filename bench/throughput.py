@@ -199,11 +199,8 @@ def _kafka_conf(work: Path, parallelism: int) -> tuple[Path, dict]:
     conf = yaml.safe_load((defaults / "conf" / "kafka.yaml").read_text())
     for source in conf["sources"]:
         source["start"] = "earliest"
-    # KAFKA_BOOTSTRAP names the broker. The key must go: with the variable set, the loader leaves
-    # it unread and then rejects it as unknown (sources/config.py, load_kafka).
-    conf["kafka"].pop("bootstrap_servers", None)
-    for key, topic in (("findings_topic", "findings"), ("dead_letter_topic", "dead-letters")):   # both watched
-        conf["kafka"][key] = conf["kafka"].get(key) or topic
+    # KAFKA_BOOTSTRAP names the broker (it wins over kafka.bootstrap_servers). The findings and
+    # dead-letter topics are the shipped Kafka sinks' (`sinks:`), both watched by _Outputs.
     conf["job"].update(parallelism=parallelism, checkpoint_dir=str(work / "checkpoints"))
     path = work / "conf" / "kafka-bench.yaml"
     path.write_text(yaml.safe_dump(conf, sort_keys=False))
@@ -360,10 +357,10 @@ def run_kafka(data: Path, parallelism: int, say=print) -> tuple[dict, int]:
     try:
         broker.start()
         conf, settings = _kafka_conf(work, parallelism)
-        kafka = settings["kafka"]
+        topic = {s.get("stream", "findings"): s["topic"] for s in settings["sinks"] if s["type"] == "kafka"}
         sources = [s["topic"] for s in settings["sources"]]
         # As `chainwatch broker up` does, plus as many partitions as readers (README: extra readers idle).
-        create_topics(broker.bootstrap, sources + [kafka["findings_topic"], kafka["dead_letter_topic"]],
+        create_topics(broker.bootstrap, sources + [topic["findings"], topic["dead_letters"]],
                       partitions=max(2, parallelism))
         env = {**os.environ, "KAFKA_BOOTSTRAP": broker.bootstrap}
         fill_seconds = _fill(conf, data, env)
@@ -374,7 +371,7 @@ def run_kafka(data: Path, parallelism: int, say=print) -> tuple[dict, int]:
         read, seconds = _plain_read(broker.bootstrap, ends)
         say(f"broker ceiling: a plain consumer (kafka-python) reads them at {read / seconds:,.0f} records/s")
         marks = _mark_ends(broker.bootstrap, ends)
-        outputs = _Outputs(broker.bootstrap, kafka["findings_topic"], kafka["dead_letter_topic"])
+        outputs = _Outputs(broker.bootstrap, topic["findings"], topic["dead_letters"])
         try:
             return _timed_job(conf, env, work, records, marks, outputs, broker.process.pid)
         finally:
