@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+import threading
 from pathlib import Path
 
 import chainwatch
@@ -13,10 +14,42 @@ from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 
 
+MAX_FORWARDED_LINE = 4096      # a longer JVM stderr line is passed on in pieces of this many bytes
+
+
+def _forward(stream) -> None:
+    for line in iter(lambda: stream.readline(MAX_FORWARDED_LINE), b""):
+        try:
+            os.write(2, line if line.endswith(b"\n") else line + b" [...]\n")
+        except OSError:     # our stderr is gone: keep draining, or the JVM blocks
+            pass
+
+
+def forward_jvm_stderr() -> None:
+    """PyFlink starts the JVM it embeds (the mini-cluster, and in thread mode the job's Python)
+    with stderr on a pipe that nothing reads (pyflink_gateway_server): Python errors of the job
+    were lost, and once ~64 KB had been written the writing thread blocked and the job with it.
+    From now on the JVM that get_gateway() starts has that pipe drained by a daemon thread into
+    our own stderr. Call before the first gateway use; a no-op if the JVM already runs."""
+    from pyflink import java_gateway
+    launch = java_gateway.launch_gateway_server_process
+    if getattr(launch, "forwards_stderr", False):
+        return
+
+    def launch_and_forward(env, args):
+        process = launch(env, args)
+        threading.Thread(target=_forward, args=(process.stderr,), name="jvm-stderr", daemon=True).start()
+        return process
+
+    launch_and_forward.forwards_stderr = True
+    java_gateway.launch_gateway_server_process = launch_and_forward
+
+
 def make_env(config, *, streaming: bool, savepoint: str | None = None,
              remote: str | None = None) -> StreamExecutionEnvironment:
     """remote: the REST URL of a running cluster (chainwatch cluster) to run on instead of an
     embedded mini-cluster."""
+    forward_jvm_stderr()
     if config.job.python_execution_mode == "thread":
         # The JVM's embedded interpreter does not see the venv unless told where it is; the
         # variable must be set before the JVM starts (the first Configuration() starts it).
