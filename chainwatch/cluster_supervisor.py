@@ -2,10 +2,10 @@
 
 `chainwatch cluster start` runs `python -m chainwatch.cluster_supervisor STATE_DIR` detached once
 the cluster is up. Every second it checks the recorded PIDs; a TaskManager that is gone (killed,
-out of memory, crashed) is started again with the same command and resource id (`tm-N`), after a
-back-off, and its new PID goes into cluster.json. Flink then sees the same TaskManager register
-again and the job, restarting under its restart strategy, gets its slots back and resumes from
-its last checkpoint. One line per event in STATE_DIR/log/supervisor.log.
+out of memory, crashed) is started again with the same command under a new resource id
+(cluster.resource_id: `tm-N.rK`), after a back-off, and its new PID goes into cluster.json. Flink
+sees a new TaskManager register and the job, restarting under its restart strategy, gets its
+slots and resumes from its last checkpoint. One line per event in STATE_DIR/log/supervisor.log.
 
 The JobManager is not restarted: this cluster has no high availability, so a new JobManager
 would not know the jobs of the old one. The supervisor says so and exits. `cluster stop` ends
