@@ -264,6 +264,7 @@ class _Outputs:
         self.consumer.assign([TopicPartition(t, p) for t in (findings_topic, dead_letter_topic)
                               for p in self.consumer.partitions_for_topic(t)])
         self.findings_topic, self.findings, self.analytics, self.marks = findings_topic, {}, {}, {}
+        self.late = 0       # `late` dead-letter notices: events that arrived behind event time
 
     def poll(self) -> None:
         # Never a blocking poll: on noida-db, kafka-python spins through empty fetches for the whole
@@ -278,6 +279,8 @@ class _Outputs:
                     self.analytics[uid] = value.get("finding_info", {}).get("analytic", {}).get("uid", "?")
                 elif END_MARK in str(value.get("raw", "")):
                     self.marks.setdefault(json.loads(value["raw"])[END_MARK], now)
+                elif value.get("late"):
+                    self.late += 1
 
     def close(self) -> None:
         self.consumer.close()
@@ -455,6 +458,8 @@ def _timed_job(conf: Path, env: dict, work: Path, records: int, marks: list[str]
             + (f"last finding at {found_at - running_at:.1f}s" if found_at else "no finding")
             + f"; job {(cpu_end[1] - cpu[1]) / wall:.1f} cores, broker {(cpu_end[2] - cpu[2]) / wall:.1f} cores "
             f"and {broker_peak / 2**20:,.0f} MB")
+    if outputs.late:
+        note += f"; {outputs.late:,} events arrived late (dead-letter notices)"
     if emitted != records + len(marks):
         note += f"; sources emitted {emitted - len(marks):,} of {records:,} records"
     if len(outputs.findings) < EXPECTED_FINDINGS:
