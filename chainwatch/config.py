@@ -94,8 +94,6 @@ class JobConfig:
     state_ttl_ms: int
     checkpoint_interval_ms: int
     max_event_ids_per_step: int
-    batch_size: int = 1000            # streamed lines parsed together (sources.flink.NormaliseLines)
-    batch_linger_ms: int = 200        # the longest a streamed line waits for its batch to fill
     checkpoint_dir: str | None = None      # file:// or object-store URI; None: Flink's default (in memory)
 
 
@@ -230,8 +228,6 @@ def load_config(path: str | Path | None = None) -> Config:
         state_ttl_ms=job_s.duration("state_ttl", "30d"),
         checkpoint_interval_ms=job_s.duration("checkpoint_interval", "1m"),
         max_event_ids_per_step=job_s.int("max_event_ids_per_step", 500, minimum=1),
-        batch_size=job_s.int("batch_size", 1000, minimum=1),
-        batch_linger_ms=job_s.duration("batch_linger", "200ms"),
         checkpoint_dir=_storage_uri(base, job_s.str("checkpoint_dir", None)),
     )
     job_s.reject_unknown()

@@ -5,7 +5,7 @@ import json
 
 from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
-from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import ValueStateDescriptor
 
 from chainwatch.coverage import observe as observe_coverage
 from chainwatch.metrics import Metrics, reason_class
@@ -134,17 +134,11 @@ class NormaliseLines(_Normalising, KeyedProcessFunction):
     or Kafka record values (a JSON event, a CloudTrail S3 document, a flow-log line), keyed by the
     source reader that read them (reader_keyed).
 
-    Lines are parsed in batches (job.batch_size lines, or what job.batch_linger brought): every
-    element crossing a Python operator or touching keyed state downstream costs tens of
-    microseconds whatever its size, and one line makes a batch of one or two events. The waiting
-    lines are keyed state (a ListState), not memory: a checkpoint taken while they wait has
-    already committed their source offsets, so a restore must find them here.
-
     A file reader reads one file at a time from its start, so the last flow-log header it passed
-    names the fields of the lines that follow it. A header waits in line with the other lines
-    and, once reached, is keyed state (the key: the reader), so a restore from a checkpoint or
-    savepoint, which resumes a file in the middle, still parses its lines with it. It is read
-    from state once per key after a (re)start and kept in memory."""
+    names the fields of the lines that follow it. That header is keyed state (the key: the
+    reader), so a restore from a checkpoint or savepoint, which resumes a file in the middle,
+    still parses its lines with it. It is read from state once per key after a (re)start and
+    kept in memory; written to state when a header line arrives."""
 
     def __init__(self, config, source_format: str = "auto", origin: str = "watched-file"):
         super().__init__(config, source_format)
@@ -153,41 +147,19 @@ class NormaliseLines(_Normalising, KeyedProcessFunction):
     def open(self, runtime_context):
         super().open(runtime_context)
         self.header_state = runtime_context.get_state(ValueStateDescriptor("flow-header", Types.STRING()))
-        self.waiting = runtime_context.get_list_state(ListStateDescriptor("waiting-lines", Types.STRING()))
         self.headers = {}        # reader key -> the header's field names (None: none seen)
-        self.counts = {}         # reader key -> lines waiting (unknown after a restore: its timer is restored)
 
     def process_element(self, line, ctx):
         key = ctx.get_current_key()
-        self.waiting.add(line)
-        count = self.counts[key] = self.counts.get(key, 0) + 1
-        if count >= self.config.job.batch_size:
-            yield from self._flush(key)
-        elif count == 1:
-            now = ctx.timer_service().current_processing_time()
-            ctx.timer_service().register_processing_time_timer(now + self.config.job.batch_linger_ms)
-
-    def on_timer(self, timestamp, ctx):
-        yield from self._flush(ctx.get_current_key())
-
-    def _flush(self, key):
-        lines = list(self.waiting.get() or ())
-        self.waiting.clear()
-        self.counts[key] = 0
-        if lines:
-            yield from self._records(self._parsed(key, lines), report_counts=False)
-
-    def _parsed(self, key, lines):
+        if is_flow_header(line):
+            self.header_state.update(line)
+            self.headers[key] = tuple(line.split())
+            return
         header = self.headers.get(key, ())
-        if header == ():         # first batch of this reader since the operator (re)started
+        if header == ():         # first line of this reader since the operator (re)started
             saved = self.header_state.value()
             header = self.headers[key] = tuple(saved.split()) if saved else None
-        for line in lines:
-            if is_flow_header(line):
-                self.header_state.update(line)
-                header = self.headers[key] = tuple(line.split())
-            else:
-                yield from records_from_line(line, self.origin, header)
+        yield from self._records(records_from_line(line, self.origin, header), report_counts=False)
 
 
 # --- which parse subtask a source reader's lines go to ----------------------------------------
