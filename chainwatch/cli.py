@@ -8,6 +8,7 @@ import sys
 import time
 
 from chainwatch.errors import ChainwatchError
+from chainwatch.jvm import JvmBuildError
 from chainwatch.preflight import PreflightError
 
 
@@ -273,7 +274,7 @@ def main(argv=None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, FileExistsError, PreflightError) as exc:
+    except (FileNotFoundError, FileExistsError, PreflightError, JvmBuildError) as exc:
         print(f"chainwatch: {exc}", file=sys.stderr)
         return 2
 

@@ -28,6 +28,7 @@ DEFAULT_CONFIG = DEFAULTS_DIR / "conf" / "chainwatch.yaml"
 class TimeConfig:
     watermark_delay_ms: int
     idle_timeout_ms: int
+    resume_hold_ms: int = 60_000                  # after an idle input resumes, it holds event time this long
     earliest_event_ms: int = EARLIEST_EVENT_MS    # an event time before this is a dead letter
     max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS      # ... and one later than the wall clock plus this
 
@@ -170,6 +171,7 @@ def load_config(path: str | Path | None = None) -> Config:
         earliest = earliest.isoformat()
     earliest_ms = _timestamp(time_s, "earliest_event", earliest)
     time_cfg = TimeConfig(time_s.duration("watermark_delay", "15m"), time_s.duration("idle_timeout", "1m"),
+                          time_s.duration("resume_hold", "1m"),
                           EARLIEST_EVENT_MS if earliest_ms is None else earliest_ms,
                           time_s.duration("max_ahead", "1d"))
     time_s.reject_unknown()

@@ -12,6 +12,7 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 from chainwatch import uids
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
+from chainwatch.jvm import resume_hold_watermarks
 from chainwatch.metrics import Metrics
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
 from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, batch_time
@@ -32,13 +33,17 @@ def watermark_strategy(config, mode: str) -> WatermarkStrategy:
       event waits in state until the end (pattern cases, replay --hold-all).
     - files: a replay reading files by start time (sources.order): time.watermark_delay behind
       the latest file start, so state holds a window, not the input.
-    - live: the same delay, and a source quiet for time.idle_timeout stops holding time back."""
+    - live: the same delay; a source quiet for time.idle_timeout stops holding time back, and
+      one that resumes holds it for time.resume_hold before it moves it on, so the other
+      sources resuming after the same quiet spell are not left behind the watermark
+      (chainwatch.flink.ResumeHoldWatermarks; the job must have chainwatch.jvm.add_to(env))."""
+    delay = config.time.watermark_delay_ms
     if mode == HOLD_ALL:
         strategy = WatermarkStrategy.no_watermarks()
+    elif mode == LIVE:
+        strategy = resume_hold_watermarks(delay, config.time.idle_timeout_ms, config.time.resume_hold_ms)
     else:
-        strategy = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(config.time.watermark_delay_ms))
-        if mode == LIVE:
-            strategy = strategy.with_idleness(Duration.of_millis(config.time.idle_timeout_ms))
+        strategy = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(delay))
     return strategy.with_timestamp_assigner(EventTime())
 
 

@@ -1,8 +1,12 @@
 """chainwatch run: the streaming job as configured (Kafka topics or watched folders in, sinks out).
 
 Each source gets its own event-time watermarks (bounded by time.watermark_delay, idle after
-time.idle_timeout) before the sources are joined: a topic that runs behind another, or a quiet
-one, then holds event time back only as long as it is active, never forever.
+time.idle_timeout, holding for time.resume_hold after it resumes) before the sources are joined:
+a topic that runs behind another, or a quiet one, then holds event time back only as long as it
+is active, never forever; and after a quiet spell of all of them, the first to resume does not
+leave the others' backlog behind the watermark. Their event times meet in one operator that
+never goes idle (jvm.always_active_merge), so every operator after it keeps its event time at or
+behind that of the operators before it, quiet spells or not.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pyflink.common import Duration, WatermarkStrategy
 from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
 from pyflink.table import StreamTableEnvironment
 
-from chainwatch import uids
+from chainwatch import jvm, uids
 from chainwatch.pipeline import LIVE, build_pipeline, watermark_strategy
 from chainwatch.runtime import make_env
 from chainwatch.sinks.kafka import TableSinks
@@ -37,6 +41,7 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
     for warning in config.warnings:    # deprecated keys still honoured: say how to migrate
         log.warning("%s", warning)
     env = make_env(config, streaming=True, savepoint=savepoint)
+    jvm.add_to(env)      # the live watermarks and where they meet are Java (chainwatch/jvm)
     normalised_streams, timed = [], []
     for source in config.sources:
         lines, origin = _raw_lines(env, config, source)
@@ -44,7 +49,8 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
         normalised_streams.append(normalised)
         timed.append(normalised.assign_timestamps_and_watermarks(watermark_strategy(config, LIVE))
                      .name(f"event time {source.name}"))
-    events = timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0]
+    events = jvm.always_active_merge(timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0],
+                                     "event time, all sources", uids.EVENT_TIME_MERGE)
     t_env = StreamTableEnvironment.create(env)
     findings, _unattributed, late = build_pipeline(env, config, patterns, events, t_env, savepoint_uids=True)
     dead = late.union(*[s.get_side_output(DEAD_LETTERS) for s in normalised_streams])

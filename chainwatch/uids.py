@@ -27,6 +27,7 @@ either (several consumers, or a Java operator next).
 from __future__ import annotations
 
 # The keyed operators of the steps (pipeline.build_steps): one each per job.
+EVENT_TIME_MERGE = "event-time-merge"
 RESOLVE_INSTANCE = "resolve-instance"
 RESOLVE_IDENTITY = "resolve-identity"
 IDENTITY_STEPS = "identity-steps"

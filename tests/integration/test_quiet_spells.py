@@ -2,9 +2,10 @@
 time.idle_timeout between chunks, on the embedded mini-cluster at parallelism 2, gets exactly the
 chains a replay finds on the same data, and nothing is late without a dead letter saying so.
 
-After a spell every source is idle; the one that resumes first moves event time on while the
-others are still idle, so their first events can arrive behind the watermark. Those must not
-vanish: they get a `late` dead letter, and their step rows are not dropped by MATCH_RECOGNIZE.
+After a spell every source is idle. With Flink's plain idleness the one that resumes first moves
+event time on while the others are still idle, so their first events arrive behind the
+watermark (seen: 48 late events, and a chain lost in CI). chainwatch's live watermarks hold
+event time for time.resume_hold after a source resumes, so no event is late here at all.
 """
 from __future__ import annotations
 
@@ -81,7 +82,9 @@ def test_quiet_spells_between_chunks_lose_no_finding(tmp_path, geoip_dir, kafka_
     finally:
         job.cancel().result()
     late = [d["value"] for d in dead if d["value"].get("late")]
-    assert all(d["reason"].startswith("late:") and "event_id" in d for d in late)
+    # Each source holds event time for time.resume_hold after it resumes (ResumeHoldWatermarks),
+    # so none is left behind the watermark by another that resumed first: nothing is late.
+    assert late == [], f"{len(late)} events late, e.g. {late[:2]}"
     got = sorted((f["value"]["finding_info"]["analytic"]["uid"], key_of(f["value"])) for f in findings)
     assert got == sorted((f["finding_info"]["analytic"]["uid"], key_of(f)) for f in expected.findings)
     # The same chains for the same identities. Not necessarily the same evidence (uid): a step's

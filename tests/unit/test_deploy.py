@@ -103,3 +103,14 @@ def test_flink_settings_match_the_local_cluster(config, tmp_path):
         assert FLINK_CONF[key].startswith("s3://"), key
     assert DEPLOYMENT["job"]["upgradeMode"] == "savepoint"
     assert DEPLOYMENT["job"]["parallelism"] <= int(FLINK_CONF["pipeline.max-parallelism"])
+
+
+def test_the_image_builds_the_jar_where_the_job_looks_for_it():
+    """`run` needs chainwatch's jar (chainwatch/jvm); the runtime image has no JDK, so the build
+    stage must put it beside the Java sources of the installed package (jvm.jar_path's first place)."""
+    from chainwatch import jvm
+    into = re.search(r"-m chainwatch\.jvm --into (\S+)", DOCKERFILE)
+    assert into, "deploy/Dockerfile does not build chainwatch's jar"
+    site_packages = "/opt/python/lib/python3.11/site-packages/"
+    assert into.group(1) == site_packages + jvm.JAVA_SOURCES.parent.relative_to(REPO).as_posix()
+    assert "jvm/java/**/*.java" in (REPO / "pyproject.toml").read_text()     # the sources are installed

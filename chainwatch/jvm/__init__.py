@@ -1,0 +1,132 @@
+"""chainwatch's own JVM classes (the sources in chainwatch/jvm/java), as one jar a job adds.
+
+Today one class: chainwatch.flink.ResumeHoldWatermarks, the event-time watermarks of `run`
+(pipeline.watermark_strategy). Flink offers no way to write a watermark generator in Python:
+PyFlink's timestamp assigner is Python, but the generator behind it is always Java.
+
+The jar's name carries a hash of its sources and of the Flink version, so a stale jar is never
+used. It is looked for beside the sources (a container image builds it there at image build
+time: deploy/Dockerfile), then in the user's cache ($XDG_CACHE_HOME/chainwatch, else
+~/.cache/chainwatch), and built into the cache with javac (a JDK 17) when missing; `.ci/setup`
+builds it ahead with `python -m chainwatch.jvm`. A job adds it with add_to(env): the mini-cluster
+loads it, and a cluster client ships it with the job (pipeline.jars).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+JAVA_SOURCES = Path(__file__).resolve().parent / "java"
+JDK_HINT = "install a JDK 17 (Debian/Ubuntu: apt install openjdk-17-jdk-headless) or set JAVA_HOME to one"
+
+
+class JvmBuildError(RuntimeError):
+    """chainwatch's jar is missing and could not be built: the message says why and what to do."""
+
+
+def _sources() -> list[Path]:
+    return sorted(JAVA_SOURCES.rglob("*.java"))
+
+
+def _flink_lib() -> Path:
+    import pyflink
+    return Path(pyflink.__file__).resolve().parent / "lib"
+
+
+def jar_name() -> str:
+    """chainwatch-jvm-<hash of the sources and the Flink version>.jar"""
+    from pyflink.version import __version__ as flink_version
+    digest = hashlib.sha256(flink_version.encode())
+    for source in _sources():
+        digest.update(source.relative_to(JAVA_SOURCES).as_posix().encode() + b"\0" + source.read_bytes())
+    return f"chainwatch-jvm-{digest.hexdigest()[:12]}.jar"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chainwatch"
+
+
+def _javac() -> str:
+    """$JAVA_HOME/bin/javac, else javac on the PATH (JAVA_HOME may name a JRE, as in Flink's images)."""
+    home = os.environ.get("JAVA_HOME")
+    for javac in (Path(home) / "bin" / "javac" if home else None, shutil.which("javac")):
+        if javac and os.access(javac, os.X_OK):
+            return str(javac)
+    raise JvmBuildError(f"chainwatch's jar ({jar_name()}) is not built and cannot be: no javac in JAVA_HOME "
+                        f"({home or 'unset'}) or on the PATH: {JDK_HINT}; or build it on a machine with a JDK: "
+                        "python -m chainwatch.jvm --into DIR")
+
+
+def build_jar(into: Path) -> Path:
+    """Compiles the sources against Flink's own jars (those PyFlink ships) into `into`/jar_name()."""
+    into.mkdir(parents=True, exist_ok=True)
+    target = into / jar_name()
+    with tempfile.TemporaryDirectory(prefix="chainwatch-jvm-") as work:
+        classes = Path(work) / "classes"
+        command = [_javac(), "--release", "17", "-nowarn", "-cp", str(_flink_lib() / "*"), "-d", str(classes),
+                   *map(str, _sources())]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise JvmBuildError(f"javac failed on chainwatch's Java sources ({JAVA_SOURCES}):\n"
+                                f"{result.stderr.strip() or result.stdout.strip()}")
+        partial = Path(work) / target.name
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
+            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nCreated-By: chainwatch\n")
+            for path in sorted(classes.rglob("*.class")):
+                jar.write(path, path.relative_to(classes).as_posix())
+        staged = target.with_name(f".{target.name}.{os.getpid()}")
+        shutil.move(partial, staged)
+        os.replace(staged, target)     # another process never sees half a jar
+    return target
+
+
+def jar_path() -> Path:
+    """The jar: beside the sources, else in the cache, else built into the cache now."""
+    for folder in (JAVA_SOURCES.parent, cache_dir()):
+        if (folder / jar_name()).is_file():
+            return folder / jar_name()
+    return build_jar(cache_dir())
+
+
+def add_to(env) -> None:
+    """Adds the jar to the job of `env` (pipeline.jars) and to this client's class loader.
+
+    Not env.add_jars: PyFlink 2.0 reads pipeline.jars back as a string, which under `flink run`
+    is a YAML list ("['file:...flink-python-2.0.0.jar']"), appends ";file:..." to it, and the
+    job then fails with MalformedURLException. The list is read and written as a list here."""
+    from pyflink.java_gateway import get_gateway
+    from pyflink.util.java_utils import add_jars_to_context_class_loader
+    url = jar_path().as_uri()
+    add_jars_to_context_class_loader([url])
+    jvm = get_gateway().jvm
+    config = jvm.org.apache.flink.python.util.PythonConfigUtil.getEnvironmentConfig(env._j_stream_execution_environment)
+    option = jvm.org.apache.flink.configuration.PipelineOptions.JARS
+    jars = jvm.java.util.ArrayList()
+    for existing in config.getOptional(option).orElse(jvm.java.util.ArrayList()):
+        jars.add(existing)
+    if url not in list(jars):
+        jars.add(url)
+    config.set(option, jars)
+
+
+def resume_hold_watermarks(delay_ms: int, idle_ms: int, hold_ms: int):
+    """The WatermarkStrategy of chainwatch.flink.ResumeHoldWatermarks (add_to(env) first)."""
+    from pyflink.common import WatermarkStrategy
+    from pyflink.java_gateway import get_gateway
+    java = get_gateway().jvm.chainwatch.flink.ResumeHoldWatermarks
+    return WatermarkStrategy(java.strategy(delay_ms, idle_ms, hold_ms))
+
+
+def always_active_merge(stream, name: str, uid: str):
+    """`stream` through chainwatch.flink.AlwaysActiveMerge at parallelism 1: where all sources'
+    watermarks meet, so that no operator after it is ever idle (add_to(env) first)."""
+    from pyflink.datastream import DataStream
+    from pyflink.java_gateway import get_gateway
+    j_stream = stream._j_data_stream
+    merge = get_gateway().jvm.chainwatch.flink.AlwaysActiveMerge()
+    return DataStream(j_stream.transform(name, j_stream.getType(), merge).setParallelism(1).uid(uid))

@@ -1,0 +1,30 @@
+"""python -m chainwatch.jvm [--into DIR]: builds chainwatch's jar (into the cache, or DIR) and
+prints its path. An existing jar of the same sources is kept."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from chainwatch.jvm import JvmBuildError, build_jar, jar_name, jar_path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chainwatch.jvm", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--into", type=Path, help="build into this folder (an image: the package's chainwatch/jvm)")
+    args = parser.parse_args(argv)
+    try:
+        if args.into:
+            path = args.into / jar_name()
+            path = path if path.is_file() else build_jar(args.into)
+        else:
+            path = jar_path()
+    except JvmBuildError as exc:
+        print(f"chainwatch.jvm: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
