@@ -5,8 +5,8 @@ is read before anything is ordered, as with no watermark until the end of input.
 
 For what needs findings in milliseconds (`chainwatch test`, tests); no PyFlink here. Not
 modelled, as a replay never meets them: state TTL (processing time), late rows under streaming
-watermarks. Where Flink's order is arrival order (events of one key with the same timestamp
-from two unioned streams), the engine takes input order.
+watermarks. Events of one key with the same timestamp go by event id in both
+(steps.lanes.event_order).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Identity activity -> step rows, as steps.operators.IdentityStepsOperator emits them.
 
-Every identity's events in event-time order (ties: input order) through the same pure
+Every identity's events in event-time order (ties: by event id, steps.lanes.event_order) through the same pure
 IdentitySteps logic, one state dict per key. All keys run in one event-time order, as timers
 fire at the end-of-input watermark, so the history horizon (when none is configured) is the
 earliest event so far, as in the operator with parallelism 1.
@@ -11,7 +11,7 @@ import copy
 import json
 
 from chainwatch.steps.identity import IdentitySteps, identity_key
-from chainwatch.steps.lanes import IDENTITY, lanes
+from chainwatch.steps.lanes import IDENTITY, event_order, lanes
 from chainwatch.steps.inventory import load_inventory
 
 STEP_ROW_FIELDS = ("principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence", "order_ts")
@@ -24,7 +24,7 @@ def identity_events(events: list[dict], attributed: list[tuple]) -> list[dict]:
     # serialisation between operators.
     activity = [(e["ts"], n, copy.deepcopy(routed)) for n, e in enumerate(events)
                 for lane, _key, routed in lanes(e) if lane == IDENTITY]
-    return [event for _ts, _n, event in sorted(activity + attributed, key=lambda t: (t[0], t[1]))]
+    return [event for _ts, _n, event in sorted(activity + attributed, key=lambda t: (*event_order(t[2]), t[1]))]
 
 
 def step_rows(config, events: list[dict]) -> list[dict]:

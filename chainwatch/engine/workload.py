@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 
-from chainwatch.steps.lanes import IDENTITY_HOP, INSTANCE_HOP, lanes
+from chainwatch.steps.lanes import IDENTITY_HOP, INSTANCE_HOP, event_order, lanes
 from chainwatch.steps.workload import binding_value, resolve, workload_alias, workload_instance
 
 
@@ -28,11 +28,11 @@ class Resolver:
 
 
 def _hop(field: str, key_of, tagged):
-    """tagged: (ts, order, event). Each key's events in event-time order (ties: input order), as
+    """tagged: (ts, order, event). Each key's events in steps.lanes.event_order, as
     the keyed operator releases them at the end-of-input watermark."""
     resolver = Resolver(field)
     out = []
-    for ts, order, event in sorted(tagged, key=lambda t: (t[0], t[1])):
+    for ts, order, event in sorted(tagged, key=lambda t: (*event_order(t[2]), t[1])):
         resolved = resolver.on_event(key_of(event), event)
         if resolved is not None:
             out.append((ts, order, resolved))

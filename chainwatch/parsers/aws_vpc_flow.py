@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 
 from chainwatch.model import KIND_FLOW, ParseError, epoch_time, integer
 
@@ -48,7 +47,16 @@ def _ip(fields: dict, name: str) -> str:
         raise ParseError(name, "not an IP address") from None
 
 
-def _event(fields: dict, raw_identity: str) -> list[dict]:
+def _flow_id(fields: dict) -> str:
+    """The same flow record gets the same id however it was delivered (a line of an S3 flow-log
+    file, a JSON object from Firehose or Kafka, fields in any order, numbers as text or not), so
+    duplicates across deliveries count once and a replay and a live run name the same evidence."""
+    identity = "\x1f".join(f"{name}={value}" for name, value in sorted(fields.items())
+                            if value not in (None, "", "-"))
+    return "vpcflow-" + hashlib.sha1(identity.encode()).hexdigest()[:24]
+
+
+def _event(fields: dict) -> list[dict]:
     status = str(_value(fields, "logstatus") or "OK")
     start = _int(fields, "start")
     if not start:
@@ -57,7 +65,7 @@ def _event(fields: dict, raw_identity: str) -> list[dict]:
     # Workload side of the flow: behind a NAT the packet-level address is the real one.
     src = _ip(fields, "pktsrcaddr") or _ip(fields, "srcaddr")
     dst = _ip(fields, "pktdstaddr") or _ip(fields, "dstaddr")
-    event_id = "vpcflow-" + hashlib.sha1(raw_identity.encode()).hexdigest()[:24]
+    event_id = _flow_id(fields)
     return [{
         "id": event_id, "ts": epoch_time("start", start), "cloud": "aws", "source": "vpcflow",
         "kind": KIND_FLOW, "account": str(_value(fields, "accountid") or ""),
@@ -80,12 +88,12 @@ def parse_line(header, line: str) -> list[dict]:
     for name in _REQUIRED:
         if name not in fields:
             raise ParseError(name, "not in the flow-log header")
-    return _event(fields, line)
+    return _event(fields)
 
 
 def parse_json(record: dict) -> list[dict]:
     fields = {_norm(k): v for k, v in record.items() if not isinstance(v, (dict, list))}
-    return _event(fields, json.dumps(record, sort_keys=True, default=str))
+    return _event(fields)
 
 
 def parse(record: dict, _reference) -> list[dict]:

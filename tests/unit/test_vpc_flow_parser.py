@@ -210,3 +210,17 @@ def test_corrupt_gzip_is_a_file_error(tmp_path):
     ((ref, (reason, unread), framing),) = list(records_from_file(str(path)))
     assert (ref, framing) == (str(path), "error") and reason.startswith("cannot read file")
     assert unread == path.read_bytes()      # nothing inflated: the dead letter carries the whole file
+
+
+def test_a_flow_has_one_id_however_it_is_delivered():
+    """A line of an S3 flow-log file, and the same record as a JSON object (as Firehose or Kafka
+    deliver it: keys in another order, numbers as numbers): one id, so a duplicate across the two
+    counts once and a replay of the files names the same evidence as a live run of the topic."""
+    (from_file,) = parse_text(f"{V2_HEADER}\n{v2_line()}\n")
+    values = dict(zip(VPC_FLOW_V2_FIELDS, v2_line().split()))
+    as_json = {name: int(value) if value.isdigit() and name != "account-id" else value
+               for name, value in reversed(list(values.items()))}
+    (from_json,) = parse_record(as_json, "json", None)
+    assert from_json["id"] == from_file["id"]
+    (other,) = parse_text(f"{V2_HEADER}\n{v2_line(nbytes=5001)}\n")
+    assert other["id"] != from_file["id"]
