@@ -1,8 +1,10 @@
 """chainwatch's own JVM classes (the sources in chainwatch/jvm/java), as one jar a job adds.
 
-Today one class: chainwatch.flink.ResumeHoldWatermarks, the event-time watermarks of `run`
-(pipeline.watermark_strategy). Flink offers no way to write a watermark generator in Python:
-PyFlink's timestamp assigner is Python, but the generator behind it is always Java.
+Two classes, both for the event time of `run` (stream.build_streaming_job): ResumeHoldWatermarks,
+each source's watermarks (pipeline.watermark_strategy), and AlwaysActiveMerge, where the sources'
+watermarks meet. PyFlink has no way to write either in Python: its timestamp assigner is Python,
+but the watermark generator behind it is always Java, and so is every operator's handling of
+idleness.
 
 The jar's name carries a hash of its sources and of the Flink version, so a stale jar is never
 used. It is looked for beside the sources (a container image builds it there at image build
@@ -123,10 +125,12 @@ def resume_hold_watermarks(delay_ms: int, idle_ms: int, hold_ms: int):
 
 
 def always_active_merge(stream, name: str, uid: str):
-    """`stream` through chainwatch.flink.AlwaysActiveMerge at parallelism 1: where all sources'
-    watermarks meet, so that no operator after it is ever idle (add_to(env) first)."""
+    """`stream` through chainwatch.flink.AlwaysActiveMerge, so that no operator after it is ever
+    idle (add_to(env) first). Rebalanced into it: every merge subtask then hears every source
+    subtask's watermarks, so one whose own sources are quiet never holds event time back. (At
+    parallelism 1 instead, `run` on Kafka was 30 % slower: bench/README.md, session 6.)"""
     from pyflink.datastream import DataStream
     from pyflink.java_gateway import get_gateway
     j_stream = stream._j_data_stream
     merge = get_gateway().jvm.chainwatch.flink.AlwaysActiveMerge()
-    return DataStream(j_stream.transform(name, j_stream.getType(), merge).setParallelism(1).uid(uid))
+    return DataStream(j_stream.rebalance().transform(name, j_stream.getType(), merge).uid(uid))

@@ -6,8 +6,9 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 
 /**
- * Where the event times of all sources meet (parallelism 1): passes records and the combined
- * watermark on, but never an IDLE status, so no operator after it is ever idle.
+ * Where the event times of all sources meet: passes records and the combined watermark on, but
+ * never an IDLE status, so no operator after it is ever idle. Its input is rebalanced, so each
+ * subtask hears every source subtask and computes the same combined watermark.
  *
  * <p>Why: the job's graph has paths of different lengths to one operator (flows pass two
  * resolvers before the identity steps; API calls go there directly). Flink's watermark valve
