@@ -87,12 +87,14 @@ def build_jar(into: Path) -> Path:
     return target
 
 
-def jar_path() -> Path:
-    """The jar: beside the sources, else in the cache, else built into the cache now."""
-    for folder in (JAVA_SOURCES.parent, cache_dir()):
+def jar_path(into: Path | None = None) -> Path:
+    """The jar: beside the sources, else in the cache, else built into the cache now. With
+    `into`: the one in that folder, built there if it is not."""
+    folders = (into,) if into else (JAVA_SOURCES.parent, cache_dir())
+    for folder in folders:
         if (folder / jar_name()).is_file():
             return folder / jar_name()
-    return build_jar(cache_dir())
+    return build_jar(folders[-1])
 
 
 def add_to(env) -> None:

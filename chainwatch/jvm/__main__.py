@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from chainwatch.jvm import JvmBuildError, build_jar, jar_name, jar_path
+from chainwatch.jvm import JvmBuildError, jar_path
 
 
 def main(argv=None) -> int:
@@ -14,11 +14,7 @@ def main(argv=None) -> int:
     parser.add_argument("--into", type=Path, help="build into this folder (an image: the package's chainwatch/jvm)")
     args = parser.parse_args(argv)
     try:
-        if args.into:
-            path = args.into / jar_name()
-            path = path if path.is_file() else build_jar(args.into)
-        else:
-            path = jar_path()
+        path = jar_path(args.into)
     except JvmBuildError as exc:
         print(f"chainwatch.jvm: {exc}", file=sys.stderr)
         return 1

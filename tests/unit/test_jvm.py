@@ -44,3 +44,11 @@ def test_a_compile_error_names_the_sources(tmp_path, monkeypatch):
     monkeypatch.setattr(jvm, "JAVA_SOURCES", tmp_path / "java")
     with pytest.raises(jvm.JvmBuildError, match="(?s)javac failed on chainwatch.s Java sources .*Broken.java"):
         jvm.build_jar(tmp_path / "out")
+
+
+def test_into_a_folder_builds_there_once(tmp_path):
+    """`python -m chainwatch.jvm --into DIR` (the image build): the jar in DIR, kept when it is there."""
+    built = jvm.jar_path(tmp_path)
+    assert built == tmp_path / jvm.jar_name()
+    stamp = built.stat().st_mtime_ns
+    assert jvm.jar_path(tmp_path) == built and built.stat().st_mtime_ns == stamp
