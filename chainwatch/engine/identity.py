@@ -1,9 +1,9 @@
 """Identity activity -> step rows, as steps.operators.IdentityStepsOperator emits them.
 
-Every identity's events in event-time order (ties: by event id, steps.lanes.event_order) through the same pure
-IdentitySteps logic, one state dict per key. All keys run in one event-time order, as timers
-fire at the end-of-input watermark, so the history horizon (when none is configured) is the
-earliest event so far, as in the operator with parallelism 1.
+Every identity's events in event-time order (ties: by event id, steps.lanes.event_order)
+through the same pure IdentitySteps logic, one state dict per key. All keys run in one
+event-time order, as timers fire at the end-of-input watermark, so the history horizon (when
+none is configured) is the earliest event so far, as in the operator with parallelism 1.
 """
 from __future__ import annotations
 

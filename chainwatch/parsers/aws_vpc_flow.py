@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 
 from chainwatch.model import KIND_FLOW, ParseError, epoch_time, integer
 
@@ -51,8 +52,9 @@ def _flow_id(fields: dict) -> str:
     """The same flow record gets the same id however it was delivered (a line of an S3 flow-log
     file, a JSON object from Firehose or Kafka, fields in any order, numbers as text or not), so
     duplicates across deliveries count once and a replay and a live run name the same evidence."""
-    identity = "\x1f".join(f"{name}={value}" for name, value in sorted(fields.items())
-                            if value not in (None, "", "-"))
+    # JSON (ASCII) of the (name, value) pairs: unambiguous whatever a value holds, lone surrogates too.
+    identity = json.dumps([(name, str(value)) for name, value in sorted(fields.items())
+                           if value not in (None, "", "-")], separators=(",", ":"))
     return "vpcflow-" + hashlib.sha1(identity.encode()).hexdigest()[:24]
 
 

@@ -224,3 +224,11 @@ def test_a_flow_has_one_id_however_it_is_delivered():
     assert from_json["id"] == from_file["id"]
     (other,) = parse_text(f"{V2_HEADER}\n{v2_line(nbytes=5001)}\n")
     assert other["id"] != from_file["id"]
+
+
+def test_flow_ids_cannot_be_forged_by_a_value_holding_separators():
+    """Values of a JSON flow record are arbitrary strings: one field whose value spells out a
+    separator and a second field must not give the id of the record with both fields."""
+    one = parse_record(json_flow(zz="1\x1fzzz=2"), "json", None)[0]
+    two = parse_record(json_flow(zz="1", zzz="2"), "json", None)[0]
+    assert one["id"] != two["id"]
