@@ -37,7 +37,9 @@ class PassThrough(KeyedProcessFunction):
 
 
 class BufferOnly(EventTimeOrdered):
-    def on_events(self, events, key):
+    lane = IDENTITY
+
+    def on_key_events(self, key, events):
         yield from events
 
 
@@ -53,7 +55,7 @@ def _prefix(config, files, stage: str) -> float:
         steps.filter(lambda r: False).print()
         unattributed.filter(lambda r: False).print()
     elif stage != "parse":
-        keyed = events.filter(lambda batch: batch[0] == IDENTITY).key_by(lambda batch: batch[1], key_type=Types.STRING())
+        keyed = events.filter(lambda batch: batch[0] == IDENTITY).key_by(lambda batch: batch[1], key_type=Types.INT())
         events = keyed.process(PassThrough() if stage == "shuffle" else BufferOnly())
     if stage != "steps":
         events.filter(lambda e: False).print()

@@ -96,6 +96,7 @@ class JobConfig:
     checkpoint_interval_ms: int
     max_event_ids_per_step: int
     checkpoint_dir: str | None = None      # file:// or object-store URI; None: Flink's default (in memory)
+    key_buckets: int = 64                  # what Flink keys the step operators by (steps.lanes)
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ def load_config(path: str | Path | None = None) -> Config:
         checkpoint_interval_ms=job_s.duration("checkpoint_interval", "1m"),
         max_event_ids_per_step=job_s.int("max_event_ids_per_step", 500, minimum=1),
         checkpoint_dir=_storage_uri(base, job_s.str("checkpoint_dir", None)),
+        key_buckets=job_s.int("key_buckets", 64, minimum=1),
     )
     job_s.reject_unknown()
 

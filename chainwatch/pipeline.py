@@ -15,7 +15,7 @@ from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.jvm import resume_hold_watermarks
 from chainwatch.metrics import Metrics
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
-from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, batch_time
+from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED, batch_time
 from chainwatch.steps.operators import LATE, STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver
 
 
@@ -94,27 +94,28 @@ def _uid(stream, uid: str, wanted: bool):
 
 
 def build_steps(config, batches, *, savepoint_uids: bool = False):
-    """Enrich and steps over (lane, key, [events], time) batches (steps.lanes): egress flows are bound
-    to an identity through the workload that holds its credentials (alias -> instance ->
+    """Enrich and steps over (lane, bucket, [events], time) batches (steps.lanes): egress flows are
+    bound to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
     no identity, as JSON lines, late-event notices)."""
-    def key(batch):
+    def bucket(batch):
         return batch[1]
 
+    buckets = config.job.key_buckets
     with_instance = _uid(batches.filter(_lane(INSTANCE_HOP)).name("egress flows, alias bindings")
-                         .key_by(key, key_type=Types.STRING())
-                         .process(WorkloadResolver("instance", config.job.state_ttl_ms))
+                         .key_by(bucket, key_type=Types.INT())
+                         .process(WorkloadResolver("instance", config.job.state_ttl_ms, buckets))
                          .name("resolve ENI/IP -> instance"), uids.RESOLVE_INSTANCE, savepoint_uids)
     attributed = _uid(with_instance.union(batches.filter(_lane(IDENTITY_HOP)).name("instance -> identity bindings"))
-                      .key_by(key, key_type=Types.STRING())
-                      .process(WorkloadResolver("principal", config.job.state_ttl_ms))
+                      .key_by(bucket, key_type=Types.INT())
+                      .process(WorkloadResolver("principal", config.job.state_ttl_ms, buckets))
                       .name("resolve instance -> identity"), uids.RESOLVE_IDENTITY, savepoint_uids)
     step_rows = _uid(batches.filter(_lane(IDENTITY)).name("identity activity")
-                     .union(attributed.filter(lambda batch: batch[1] != "").name("attributed egress"))
-                     .key_by(key, key_type=Types.STRING())
+                     .union(attributed.filter(_lane(IDENTITY)).name("attributed egress"))
+                     .key_by(bucket, key_type=Types.INT())
                      .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"),
                      uids.IDENTITY_STEPS, savepoint_uids)
-    unattributed = attributed.filter(lambda batch: batch[1] == "").flat_map(
+    unattributed = attributed.filter(_lane(UNATTRIBUTED)).flat_map(
         lambda batch: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in batch[2]),
         Types.STRING())
     late = with_instance.get_side_output(LATE).union(attributed.get_side_output(LATE),

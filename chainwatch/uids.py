@@ -26,11 +26,13 @@ either (several consumers, or a Java operator next).
 """
 from __future__ import annotations
 
-# The keyed operators of the steps (pipeline.build_steps): one each per job.
+# The keyed operators of the steps (pipeline.build_steps): one each per job. `-v2`: keyed by
+# bucket (steps.lanes), each key's state in a MapState; the unversioned uids held a ValueState
+# per key, which Flink cannot restore into the new layout, so their state is left behind.
 EVENT_TIME_MERGE = "event-time-merge"
-RESOLVE_INSTANCE = "resolve-instance"
-RESOLVE_IDENTITY = "resolve-identity"
-IDENTITY_STEPS = "identity-steps"
+RESOLVE_INSTANCE = "resolve-instance-v2"
+RESOLVE_IDENTITY = "resolve-identity-v2"
+IDENTITY_STEPS = "identity-steps-v2"
 
 # Outputs given on the command line (--out, --dlq), and dead letters on stdout by default.
 OUT_FINDINGS = "out-findings"

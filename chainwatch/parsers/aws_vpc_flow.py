@@ -6,16 +6,21 @@ all parse. JSON shapes (camelCase or snake_case keys) map the same way.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
+import re
 
 from chainwatch.model import KIND_FLOW, ParseError, epoch_time, integer
 
 FORMAT = "vpcflow"
 
 
+@functools.lru_cache(maxsize=1024)
 def _norm(name: str) -> str:
+    """A field name without case, dashes or underscores (cached: a header's few names repeat on
+    every line)."""
     return name.replace("-", "").replace("_", "").lower()
 
 
@@ -38,10 +43,19 @@ def _int(fields: dict, name: str) -> int:
     return 0 if value is None else integer(name, value)
 
 
+# Dotted-quad IPv4 as ipaddress writes it (no leading zeros): the common case, already canonical.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+# One encoder for every flow id: json.dumps with separators builds a new one per call.
+_ID_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def _ip(fields: dict, name: str) -> str:
     value = _value(fields, name)
     if value is None:
         return ""
+    if type(value) is str and _CANONICAL_IPV4.fullmatch(value):
+        return value
     try:
         return str(ipaddress.ip_address(str(value)))
     except ValueError:
@@ -53,8 +67,8 @@ def _flow_id(fields: dict) -> str:
     file, a JSON object from Firehose or Kafka, fields in any order, numbers as text or not), so
     duplicates across deliveries count once and a replay and a live run name the same evidence."""
     # JSON (ASCII) of the (name, value) pairs: unambiguous whatever a value holds, lone surrogates too.
-    identity = json.dumps([(name, str(value)) for name, value in sorted(fields.items())
-                           if value not in (None, "", "-")], separators=(",", ":"))
+    identity = _ID_JSON.encode([(name, str(value)) for name, value in sorted(fields.items())
+                                if value not in (None, "", "-")])
     return "vpcflow-" + hashlib.sha1(identity.encode()).hexdigest()[:24]
 
 

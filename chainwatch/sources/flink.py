@@ -12,7 +12,7 @@ from chainwatch.metrics import Metrics, reason_class
 from chainwatch.model import TimeBounds
 from chainwatch.normalise import Normaliser
 from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
-from chainwatch.sources.order import in_time_order
+from chainwatch.sources.order import file_groups, in_time_order
 from chainwatch.steps.lanes import batches, lanes
 from chainwatch import uids
 
@@ -37,7 +37,7 @@ class _Normalising:
         return False
 
     def _batches(self, routed):
-        return batches(routed)
+        return batches(routed, self.config.job.key_buckets)
 
     def _count_since(self, reported: dict, counts: dict, dead_by_reason: dict) -> None:
         """Count in the metrics what was not counted yet (a huge file is counted chunk by chunk)."""
@@ -83,14 +83,15 @@ class _Normalising:
 
 
 class ReadFiles(_Normalising, ProcessFunction):
-    """Input: (path, start ms or None) in start-time order (sources.order). Reads each whole file,
-    so any framing works (S3 CloudTrail files, JSON arrays, NDJSON, flow logs with their header).
+    """Input: groups of files ([paths], start ms of the first or None) in start-time order
+    (sources.order.file_groups). Reads each whole file, so any framing works (S3 CloudTrail
+    files, JSON arrays, NDJSON, flow logs with their header).
 
-    Every batch of a file (of each chunk of a huge one) carries the file's earliest event time,
-    so event time advances file by file, time.watermark_delay behind the latest. An event
-    further behind than that may arrive after the watermark passed it: counted as `late`, the
-    summary says so (the steps still see it; a finding needing it may be missed). A file
-    showing no time holds event time back instead, so its events are never late."""
+    Every batch of a group (of each chunk of a huge one) carries the group's earliest event
+    time, so event time advances group by group, time.watermark_delay behind the latest. An
+    event further behind than that may arrive after the watermark passed it: counted as `late`,
+    the summary says so (the steps still see it; a finding needing it may be missed). Files
+    showing no time hold event time back instead, so their events are never late."""
 
     def __init__(self, config, hold_all: bool = False):
         super().__init__(config)
@@ -108,25 +109,27 @@ class ReadFiles(_Normalising, ProcessFunction):
     def _batches(self, routed):
         if not routed:
             return []
+        buckets = self.config.job.key_buckets
         if not self.timed:
-            return batches(routed, _HOLD)
+            return batches(routed, buckets, _HOLD)
         start = min(event["ts"] for _lane, _key, event in routed)
         self.latest_start = start if self.latest_start is None else max(self.latest_start, start)
-        return batches(routed, start)
+        return batches(routed, buckets, start)
 
     def process_element(self, item, ctx):
-        path, start = item
+        paths, start = item
         self.timed = start is not None
-        yield from self._records(records_from_file(path))
+        yield from self._records(record for path in paths for record in records_from_file(path))
 
 
 def read_files(env, config, paths, *, hold_all: bool = False, name: str = "read + parse + enrich"):
     """Files -> normalised event batches with event time (pipeline.watermark_strategy: `files`, or
-    `hold-all`), dead letters and read counts (side outputs). Files go in start-time order."""
+    `hold-all`), dead letters and read counts (side outputs). Files go in start-time order, in
+    groups (sources.order.file_groups)."""
     bounds = TimeBounds(config.time.earliest_event_ms, config.time.max_ahead_ms)
-    files = [Row(path, start) for path, start in in_time_order(paths, bounds)]
-    return (env.from_collection(files, type_info=Types.ROW([Types.STRING(), Types.LONG()])).name(f"{name}: files")
-            .process(ReadFiles(config, hold_all)).name(name))
+    groups = [Row(group, start) for group, start in file_groups(in_time_order(paths, bounds))]
+    return (env.from_collection(groups, type_info=Types.ROW([Types.LIST(Types.STRING()), Types.LONG()]))
+            .name(f"{name}: files").process(ReadFiles(config, hold_all)).name(name))
 
 
 class NormaliseLines(_Normalising, KeyedProcessFunction):

@@ -12,6 +12,7 @@ not advance event time (sources.flink.ReadFiles), so whatever it holds is still 
 """
 from __future__ import annotations
 
+import os
 import re
 import zlib
 from datetime import datetime, timezone
@@ -96,3 +97,34 @@ def in_time_order(files, bounds: TimeBounds = TimeBounds()) -> list[tuple[str, i
     timed = [(path, file_start_ms(path, bounds)) for path in files]
     return sorted(timed, key=lambda item: (item[1] is not None, item[1] or 0, item[0]))
 
+
+
+def file_groups(ordered, *, max_files: int = 256, max_span_ms: int = 5 * 60_000, max_bytes: int = 64 << 20):
+    """Consecutive files of `ordered` ((path, start) in in_time_order) read as one unit: a group
+    starts at a file and takes the files after it that start within max_span_ms of it, up to
+    max_files and max_bytes (as stored). Each unit read is one element through Flink and its
+    batches are per key bucket (steps.lanes), so an enterprise's many small files (one per
+    account, region and 5 minutes) travel as a few large batches instead of many of one event.
+    The span bounds how much later event time moves on than it would file by file. Files that
+    show no time are grouped only with each other. Yields (paths, start of the first)."""
+    group, first, size = [], None, 0
+    for path, start in ordered:
+        stored = _stored_size(path)
+        if group and (len(group) >= max_files or size + stored > max_bytes or
+                      (start is None) != (first is None) or
+                      (start is not None and start - first > max_span_ms)):
+            yield group, first
+            group, size = [], 0
+        if not group:
+            first = start
+        group.append(path)
+        size += stored
+    if group:
+        yield group, first
+
+
+def _stored_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:       # unreadable, or not a local file: the reader reports it
+        return 0

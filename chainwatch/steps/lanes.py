@@ -4,19 +4,30 @@
                  new identity and its creator), and egress flows once bound to an identity
   instance-hop   egress flows and the bindings that name their instance, keyed by ENI / IP
   identity-hop   flows with their instance, and the bindings instance -> identity
+  unattributed   egress flows the hops bound to no identity (no keyed step uses them)
 
-Events travel between operators as batches, one per lane and key and per input unit (a file in
-a replay, a line or record in a stream): (lane, key, [events], time), where time is what the
-batch tells the watermark: its earliest event's time unless the reader says otherwise. In PyFlink each element that
-crosses an operator boundary or touches keyed state costs tens of microseconds whatever its
-size, so a batch of ten events costs about what one event did (bench/README.md).
+A lane's key is a function of the event (LANE_KEYS), so an operator can tell a batch's events
+apart by key without the key travelling with each event.
+
+Events travel between operators as batches, one per lane and key bucket and per input unit (a
+group of files in a replay, a line or record in a stream): (lane, bucket, [events], time), where
+time is what the batch tells the watermark: its earliest event's time unless the reader says
+otherwise. In PyFlink each element that crosses an operator boundary or touches keyed state
+costs tens of microseconds whatever its size, so a batch of ten events costs about what one
+event did (bench/README.md). Flink keys the operators by bucket (`job.key_buckets` of them,
+key_bucket): an enterprise has thousands of principals, so batches per principal would hold
+one event or two; a bucket holds the principals whose key hashes to it, and the operators keep
+each principal's state apart within it (steps.operators).
 """
 from __future__ import annotations
+
+import zlib
 
 from chainwatch.steps.identity import identity_key, route_to_identities
 from chainwatch.steps.workload import workload_alias, workload_instance
 
-IDENTITY, INSTANCE_HOP, IDENTITY_HOP = "identity", "instance-hop", "identity-hop"
+IDENTITY, INSTANCE_HOP, IDENTITY_HOP, UNATTRIBUTED = "identity", "instance-hop", "identity-hop", "unattributed"
+LANE_KEYS = {IDENTITY: identity_key, INSTANCE_HOP: workload_alias, IDENTITY_HOP: workload_instance}
 
 
 def lanes(event: dict):
@@ -35,14 +46,29 @@ def lanes(event: dict):
             yield IDENTITY, identity_key(routed), routed
 
 
-def batches(routed, time: int | None = None) -> list[tuple]:
-    """(lane, key, event) items -> (lane, key, [events], time) in first-seen order, events in
+def key_bucket(key: str, buckets: int) -> int:
+    """The bucket a key travels and is keyed under: stable across processes and restarts (Python's
+    own str hash is salted per process)."""
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % buckets
+
+
+def batches(routed, buckets: int, time: int | None = None) -> list[tuple]:
+    """(lane, key, event) items -> (lane, bucket, [events], time) in first-seen order, events in
     input order; time: the batch's earliest event time unless given."""
     grouped: dict[tuple, list] = {}
     for lane, key, event in routed:
-        grouped.setdefault((lane, key), []).append(event)
-    return [(lane, key, events, min(e["ts"] for e in events) if time is None else time)
-            for (lane, key), events in grouped.items()]
+        grouped.setdefault((lane, key_bucket(key, buckets)), []).append(event)
+    return [(lane, bucket, events, min(e["ts"] for e in events) if time is None else time)
+            for (lane, bucket), events in grouped.items()]
+
+
+def by_key(lane: str, events: list) -> dict[str, list]:
+    """A bucket's events per key of `lane`, in first-seen order, each key's events in input order."""
+    key_of = LANE_KEYS[lane]
+    keyed: dict[str, list] = {}
+    for event in events:
+        keyed.setdefault(key_of(event), []).append(event)
+    return keyed
 
 
 def batch_time(batch: tuple) -> int:

@@ -10,11 +10,11 @@ import time
 
 from pyflink.common import Duration, Row, Time, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
-from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig
 
 from chainwatch.metrics import Metrics
 from chainwatch.steps.identity import IdentitySteps
-from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, batches, event_order
+from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED, batches, by_key, event_order
 from chainwatch.steps.inventory import load_inventory
 from chainwatch.steps.workload import binding_value, resolve, workload_instance
 
@@ -46,7 +46,7 @@ _NEVER = 2**63
 LATE = OutputTag("late-events", Types.STRING())
 
 
-def late_notice(event: dict, key: str, watermark: int) -> str:
+def late_notice(event: dict, watermark: int) -> str:
     """The dead letter of an event that arrived behind event time. It is still processed, at the
     next watermark step and out of order, so it is a notice: a chain that needs it may be
     missed. No field value but the event's id and time."""
@@ -57,15 +57,16 @@ def late_notice(event: dict, key: str, watermark: int) -> str:
 
 
 class EventTimeOrdered(KeyedProcessFunction):
-    """Hands each key's events to `on_events` in event-time order, in batches.
+    """Hands each key's events to `on_key_events` in event-time order, in batches.
 
-    Input elements are batches, (lane, key, [events], time) (steps.lanes). A batch waits in keyed
-    state (one MapState entry) until the watermark passes its events; a key has one event-time
-    timer, at its earliest waiting event. When the watermark passes it, the key hands every
-    event the watermark has passed to `on_events` as one batch in steps.lanes.event_order
-    and re-arms at its earliest event still waiting. So an event always leaves before the
-    watermark that passed it goes downstream, and the calls into Flink are per batch and per
-    watermark step, not per event: each costs 15-30 us in thread mode (cProfile in the
+    Input elements are batches of one lane, (lane, bucket, [events], time) (steps.lanes); Flink
+    keys the operator by bucket. A batch waits in keyed state (one MapState entry) until the
+    watermark passes its events; a bucket has one event-time timer, at its earliest waiting
+    event. When the watermark passes it, the bucket takes every event the watermark has passed,
+    in steps.lanes.event_order, hands each key's share to `on_key_events` and re-arms at its
+    earliest event still waiting. So an event always leaves before the watermark that passed it
+    goes downstream, and the calls into Flink are per batch, per bucket and watermark step and
+    per key with due events, not per event: each costs 15-30 us in thread mode (cProfile in the
     operator: bench/README.md), more than the step logic of an event.
 
     An event already behind the watermark when it arrives (a source that resumed after a quiet
@@ -73,16 +74,17 @@ class EventTimeOrdered(KeyedProcessFunction):
     next watermark step; the rows it yields take that step's time (`flush_time`) as their place
     in event time, so MATCH_RECOGNIZE does not drop them (steps.operators.STEP_ROW_FIELDS).
 
-    With no watermark before the end of input (replay --hold-all, pattern cases) every key
-    flushes once at the end, keys in the order of their earliest event. A replay reads files by
-    start time with time.watermark_delay, so a key holds only that window (sources.order).
+    With no watermark before the end of input (replay --hold-all, pattern cases) every bucket
+    flushes once at the end, in the order of their earliest event. A replay reads files by
+    start time with time.watermark_delay, so a bucket holds only that window (sources.order).
     """
+    lane = ""        # the lane the operator consumes: its keys are steps.lanes.LANE_KEYS[lane]
 
     def open(self, runtime_context: RuntimeContext):
         self.waiting = runtime_context.get_map_state(
             MapStateDescriptor("waiting", Types.STRING(), Types.PICKLED_BYTE_ARRAY()))
-        # key -> the time of its armed timer: a cache of the timers Flink holds (after a restore
-        # it is empty, and a second timer for a key is harmless: it finds nothing due).
+        # bucket -> the time of its armed timer: a cache of the timers Flink holds (after a restore
+        # it is empty, and a second timer for a bucket is harmless: it finds nothing due).
         self.armed: dict = {}
         self.arrivals = 0
         self.flush_time = None       # the timer time of the flush on_events is called from
@@ -94,27 +96,27 @@ class EventTimeOrdered(KeyedProcessFunction):
         self.arrivals += 1
         return f"{earliest}:{time.time_ns():020d}{self.arrivals % 1000:03d}"
 
-    def _arm(self, ctx, key, at: int) -> None:
-        if at < self.armed.get(key, _NEVER):
+    def _arm(self, ctx, bucket, at: int) -> None:
+        if at < self.armed.get(bucket, _NEVER):
             ctx.timer_service().register_event_time_timer(at)
-            self.armed[key] = at
+            self.armed[bucket] = at
 
     def process_element(self, batch, ctx: KeyedProcessFunction.Context):
-        _lane, key, events, _time = batch
+        _lane, bucket, events, _time = batch
         watermark = ctx.timer_service().current_watermark()
         late = [e for e in events if e["ts"] <= watermark]
         for event in late:       # a notice once per event, at the first hop that finds it late
             if not event.get("late"):
                 event["late"] = True
                 self.metrics.dead_lettered("late")
-                yield LATE, late_notice(event, key, watermark)
+                yield LATE, late_notice(event, watermark)
         earliest = min(e["ts"] for e in events)
         self.waiting.put(self._entry(earliest), events)
-        self._arm(ctx, key, max(earliest, watermark + 1))
+        self._arm(ctx, bucket, max(earliest, watermark + 1))
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        key = ctx.get_current_key()
-        self.armed.pop(key, None)
+        bucket = ctx.get_current_key()
+        self.armed.pop(bucket, None)
         watermark = ctx.timer_service().current_watermark()
         passed, earliest = [], _NEVER
         for entry, events in self.waiting.items():
@@ -137,13 +139,15 @@ class EventTimeOrdered(KeyedProcessFunction):
             for entry, rest in still_waiting:
                 self.waiting.put(entry, rest)
                 earliest = min(earliest, int(entry.partition(":")[0]))
-            self._arm(ctx, key, earliest)
+            self._arm(ctx, bucket, earliest)
         if due:
             due.sort(key=event_order)
             self.flush_time = timestamp
-            yield from self.on_events(due, key)
+            for each_key, events in by_key(self.lane, due).items():
+                yield from self.on_key_events(each_key, events)
 
-    def on_events(self, events: list, key):
+    def on_key_events(self, key: str, events: list):
+        """One key's due events, in event order: its state is read and written once for them."""
         raise NotImplementedError
 
 
@@ -154,19 +158,20 @@ class WorkloadResolver(EventTimeOrdered):
     it fills in the identity (learned from instance-profile role sessions).
     """
 
-    def __init__(self, field: str, state_ttl_ms: int):
-        self.field, self.state_ttl_ms = field, state_ttl_ms
+    def __init__(self, field: str, state_ttl_ms: int, key_buckets: int):
+        self.field, self.state_ttl_ms, self.key_buckets = field, state_ttl_ms, key_buckets
+        self.lane = INSTANCE_HOP if field == "instance" else IDENTITY_HOP
 
     def open(self, runtime_context: RuntimeContext):
         super().open(runtime_context)
-        descriptor = ValueStateDescriptor("bound", Types.STRING())
+        descriptor = MapStateDescriptor("bound", Types.STRING(), Types.STRING())    # key -> what it is bound to
         descriptor.enable_time_to_live(_ttl(self.state_ttl_ms))
-        self.bound = runtime_context.get_state(descriptor)
+        self.bound = runtime_context.get_map_state(descriptor)
 
-    def on_events(self, events, key):
+    def on_key_events(self, key, events):
         """Resolved flows go on as batches for the next hop: keyed by instance after the first,
-        by identity after the second ("" for none: the unattributed egress)."""
-        bound = initial = self.bound.value()
+        by identity after the second (the unattributed lane for none)."""
+        bound = initial = self.bound.get(key)
         resolved = []
         for event in events:
             if event["kind"] == "binding":
@@ -174,22 +179,25 @@ class WorkloadResolver(EventTimeOrdered):
             else:
                 resolved.append(resolve(self.field, bound, event))
         if bound != initial:
-            self.bound.update(bound)
+            self.bound.put(key, bound)
         if self.field == "instance":
-            yield from batches((IDENTITY_HOP, workload_instance(e), e) for e in resolved)
+            yield from batches(((IDENTITY_HOP, workload_instance(e), e) for e in resolved), self.key_buckets)
         else:
-            yield from batches((IDENTITY, e["principal"], e) for e in resolved)
+            yield from batches(((IDENTITY if e["principal"] else UNATTRIBUTED, e["principal"], e) for e in resolved),
+                               self.key_buckets)
 
 
 class IdentityStepsOperator(EventTimeOrdered):
+    lane = IDENTITY
+
     def __init__(self, config):
         self.config = config
 
     def open(self, runtime_context: RuntimeContext):
         super().open(runtime_context)
-        descriptor = ValueStateDescriptor("identity", Types.PICKLED_BYTE_ARRAY())
+        descriptor = MapStateDescriptor("identity", Types.STRING(), Types.PICKLED_BYTE_ARRAY())    # identity -> its state
         descriptor.enable_time_to_live(_ttl(self.config.job.state_ttl_ms))
-        self.state = runtime_context.get_state(descriptor)
+        self.identities = runtime_context.get_map_state(descriptor)
         self.logic = IdentitySteps(self.config, load_inventory(self.config.novelty.inventory))
         # The history horizon when none is configured: the earliest event the job saw. Kept in
         # operator memory and copied into every key's state, so that after a restore the first
@@ -197,8 +205,8 @@ class IdentityStepsOperator(EventTimeOrdered):
         # horizon, which errs quiet: still learning).
         self.history_start = self.config.novelty.history_start_ms
 
-    def on_events(self, events, key):
-        state = self.state.value() or {}     # one state read and write per batch, not per event
+    def on_key_events(self, key, events):
+        state = self.identities.get(key) or {}     # one state read and write per batch, not per event
         for event in events:
             if self.config.novelty.history_start_ms is None:
                 known = [t for t in (self.history_start, state.get("history_start"), event["ts"]) if t is not None]
@@ -209,4 +217,4 @@ class IdentityStepsOperator(EventTimeOrdered):
                 yield Row(row["principal"], row["session"], row["step"], row["ts"], seq, row["account"],
                           row["region"], row["cloud"], json.dumps(row, default=str, separators=(",", ":")),
                           max(row["ts"], self.flush_time))
-        self.state.update(state)
+        self.identities.put(key, state)

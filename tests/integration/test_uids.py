@@ -73,8 +73,8 @@ def graphs(tmp_path_factory):
 def test_every_stateful_operator_has_a_uid(graphs):
     before, _after, patterns = graphs
     uids = set(before["ids"]) - {None}
-    assert {"source-cloudtrail", "source-flows", "parse-cloudtrail", "parse-flows", "resolve-instance",
-            "resolve-identity", "identity-steps"} <= uids
+    assert {"source-cloudtrail", "source-flows", "parse-cloudtrail", "parse-flows", "resolve-instance-v2",
+            "resolve-identity-v2", "identity-steps-v2"} <= uids
     for pattern in patterns:
         assert any(u.startswith(f"cep-{pattern.id}-") and u.endswith("-match") for u in uids), pattern.id
     for sink in ("findings", "dead-letters"):
@@ -89,8 +89,8 @@ def test_every_stateful_operator_has_a_uid(graphs):
 
 def test_the_stateful_operators_keep_their_ids_in_a_changed_job(graphs):
     before, after, _patterns = graphs
-    kept = ["source-cloudtrail", "source-flows", "parse-cloudtrail", "parse-flows", "resolve-instance",
-            "resolve-identity", "identity-steps"]
+    kept = ["source-cloudtrail", "source-flows", "parse-cloudtrail", "parse-flows", "resolve-instance-v2",
+            "resolve-identity-v2", "identity-steps-v2"]
     kept += [u for u in before["ids"] if u and (u.startswith("cep-AN1328-") or u.startswith("sink-"))]
     for uid in kept:
         assert before["ids"][uid] == after["ids"].get(uid), uid

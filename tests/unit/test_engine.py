@@ -101,17 +101,11 @@ def test_partitioned_by_key_and_empty_keys_ignored():
 
 # --- the engine's copies of the Flink operators' logic stay in step with them ------------------
 
-class KeyedValue:
-    """A ValueState for the current key, as the operators see it."""
+class KeyedMap(dict):
+    """A bucket's MapState of key -> state, as the operators see it."""
 
-    def __init__(self):
-        self.values, self.key = {}, None
-
-    def value(self):
-        return self.values.get(self.key)
-
-    def update(self, value):
-        self.values[self.key] = value
+    def put(self, key, value):
+        self[key] = value
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +124,10 @@ def test_workload_hops_match_the_flink_operator(sample):
     assert any(e["kind"] == "binding" for e in events)
 
     def hop(field, key_of, tagged):
-        resolver, out = WorkloadResolver(field, 0), []
-        resolver.bound = KeyedValue()
+        resolver, out = WorkloadResolver(field, 0, 64), []
+        resolver.bound = KeyedMap()
         for ts, n, event in sorted(tagged, key=lambda t: t[:2]):
-            resolver.bound.key = key_of(event)
-            out += [(ts, n, e) for _lane, _key, batch, _time in resolver.on_events([event], resolver.bound.key)
+            out += [(ts, n, e) for _lane, _bucket, batch, _time in resolver.on_key_events(key_of(event), [event])
                     for e in batch]
         return out
 
@@ -156,13 +149,12 @@ def test_identity_steps_match_the_flink_operator(sample):
     assert list(STEP_ROW_FIELDS) == JOB_FIELDS
     inputs = identity_events(events, attribute_egress(events)[0])
     operator = IdentityStepsOperator(config)
-    operator.state, operator.history_start = KeyedValue(), config.novelty.history_start_ms  # what open() sets
+    operator.identities, operator.history_start = KeyedMap(), config.novelty.history_start_ms  # what open() sets
     operator.logic = IdentitySteps(config, load_inventory(config.novelty.inventory))
     job_rows = []
     for event in json.loads(json.dumps(inputs)):
-        operator.state.key = identity_key(event)
         operator.flush_time = event["ts"]               # as flushed in order by its own timer
-        job_rows += [tuple(r) for r in operator.on_events([event], operator.state.key)]
+        job_rows += [tuple(r) for r in operator.on_key_events(identity_key(event), [event])]
     rows = step_rows(config, inputs)
     assert [tuple(r[f] for f in STEP_ROW_FIELDS) for r in rows] == job_rows
     assert {r["step"] for r in rows} >= {"new_identity", "cross_account_entry", "external_exfiltration"}

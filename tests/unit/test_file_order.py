@@ -4,7 +4,7 @@ from __future__ import annotations
 import gzip
 import json
 
-from chainwatch.sources.order import file_start_ms, in_time_order
+from chainwatch.sources.order import file_groups, file_start_ms, in_time_order
 
 T0 = 1793491200000          # 2026-11-01T00:00:00Z
 HOUR = 3_600_000
@@ -50,3 +50,18 @@ def test_files_showing_no_time_come_first_and_unreadable_ones_do_not_stop_the_or
     corrupt.write_bytes(b"\x1f\x8b\x08\x00" + b"\xff" * 64)
     order = in_time_order([late, early, str(untimed), str(corrupt)])
     assert order == [(str(corrupt), None), (str(untimed), None), (early, T0 + HOUR), (late, T0 + 5 * HOUR)]
+
+
+def test_files_are_read_in_groups_of_close_starts(tmp_path):
+    paths = []
+    for n in range(5):
+        path = tmp_path / f"f{n}.json"
+        path.write_text("x" * 10)
+        paths.append(str(path))
+    minute = 60_000
+    ordered = [(paths[0], None), (paths[1], 0), (paths[2], 4 * minute), (paths[3], 6 * minute), (paths[4], 7 * minute)]
+    assert list(file_groups(ordered, max_span_ms=5 * minute)) == [
+        ([paths[0]], None), (paths[1:3], 0), (paths[3:], 6 * minute)]
+    assert list(file_groups(ordered[1:], max_files=2, max_span_ms=10 * minute)) == [(paths[1:3], 0), (paths[3:], 6 * minute)]
+    assert list(file_groups(ordered[1:], max_bytes=25, max_span_ms=10 * minute)) == [(paths[1:3], 0), (paths[3:], 6 * minute)]
+    assert list(file_groups([])) == []
