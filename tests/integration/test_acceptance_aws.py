@@ -125,14 +125,16 @@ def test_shuffled_within_watermark_delay_gives_same_findings(tmp_path, config, p
 
 
 def test_a_record_far_behind_the_files_read_before_it_is_counted_late(tmp_path, config, patterns):
-    """Event time advances file by file; a record more than time.watermark_delay older than the
-    files read before it is reported as late (whether it is then missed depends on timing), and
-    --hold-all, which keeps everything until the end of input, still finds the chain."""
+    """Event time advances file group by file group (files starting within 5 minutes of each other
+    are read together); a record more than time.watermark_delay older than the files read before
+    it is reported as late (whether it is then missed depends on timing), and --hold-all, which
+    keeps everything until the end of input, still finds the chain."""
     (scenario,) = [s for s in SCENARIOS if s.name == "p2-s3-download"]
     creation, reads = scenario.records[0], scenario.records[1:]
     bystander = user("111122223333", "late-bystander")
-    filler = [call(at(DAY, hours=6, seconds=n), bystander, "ec2.amazonaws.com", "DescribeInstances", "10.0.0.9",
-                   seed=f"filler-{n}") for n in range(60)]       # ~40 KB: the creation is beyond the 16 KB peeked
+    # ~40 KB: the creation is beyond the 16 KB peeked; b at 6h, c at 7h: not one group
+    filler = [call(at(DAY, hours=6 if n == 0 else 7, seconds=n), bystander, "ec2.amazonaws.com", "DescribeInstances",
+                   "10.0.0.9", seed=f"filler-{n}") for n in range(60)]
     write_cloudtrail(tmp_path / "a.json.gz", reads)
     write_cloudtrail(tmp_path / "b.json.gz", filler[:1])          # 6h: moves event time on
     write_cloudtrail(tmp_path / "c.json.gz", filler[1:] + [creation])
