@@ -17,9 +17,9 @@ import argparse
 import platform
 import time
 
-from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction
 
+from chainwatch import jvm
 from chainwatch.config import load_config
 from chainwatch.patterns.model import load_patterns
 from chainwatch.pipeline import FILES, build_steps, watermark_strategy
@@ -55,7 +55,7 @@ def _prefix(config, files, stage: str) -> float:
         steps.filter(lambda r: False).print()
         unattributed.filter(lambda r: False).print()
     elif stage != "parse":
-        keyed = events.filter(lambda batch: batch[0] == IDENTITY).key_by(lambda batch: batch[1], key_type=Types.INT())
+        keyed = jvm.keyed_by_bucket(jvm.lane(events, IDENTITY, "identity activity"))
         events = keyed.process(PassThrough() if stage == "shuffle" else BufferOnly())
     if stage != "steps":
         events.filter(lambda e: False).print()

@@ -5,24 +5,17 @@ from __future__ import annotations
 import json
 
 from pyflink.common import Duration, Types, WatermarkStrategy
-from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import MapFunction, StreamExecutionEnvironment
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 
-from chainwatch import uids
+from chainwatch import jvm, uids
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
-from chainwatch.jvm import resume_hold_watermarks
 from chainwatch.metrics import Metrics
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
-from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED, batch_time
-from chainwatch.steps.operators import LATE, STEP_ROW_TYPE, IdentityStepsOperator, WorkloadResolver
-
-
-class EventTime(TimestampAssigner):
-    def extract_timestamp(self, value, record_timestamp):
-        return batch_time(value)
-
+from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED
+from chainwatch.steps.operators import (BATCH_ROW_TYPE, LATE, STEP_ROW_TYPE, IdentityStepsOperator,
+                                        WorkloadResolver)
 
 HOLD_ALL, FILES, LIVE = "hold-all", "files", "live"
 
@@ -36,15 +29,17 @@ def watermark_strategy(config, mode: str) -> WatermarkStrategy:
     - live: the same delay; a source quiet for time.idle_timeout stops holding time back, and
       one that resumes holds it for time.resume_hold before it moves it on, so the other
       sources resuming after the same quiet spell are not left behind the watermark
-      (chainwatch.flink.ResumeHoldWatermarks; the job must have chainwatch.jvm.add_to(env))."""
+      (chainwatch.flink.ResumeHoldWatermarks).
+    Each batch row's time comes from the row, in Java (jvm.with_batch_time). The job must have
+    chainwatch.jvm.add_to(env) (runtime.make_env does it)."""
     delay = config.time.watermark_delay_ms
     if mode == HOLD_ALL:
         strategy = WatermarkStrategy.no_watermarks()
     elif mode == LIVE:
-        strategy = resume_hold_watermarks(delay, config.time.idle_timeout_ms, config.time.resume_hold_ms)
+        strategy = jvm.resume_hold_watermarks(delay, config.time.idle_timeout_ms, config.time.resume_hold_ms)
     else:
         strategy = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(delay))
-    return strategy.with_timestamp_assigner(EventTime())
+    return jvm.with_batch_time(strategy)
 
 
 class FormatFinding(MapFunction):
@@ -73,7 +68,7 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
 
 def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None, *,
                    savepoint_uids: bool = False):
-    """events: normalised event batches (steps.lanes) with timestamps and watermarks.
+    """events: normalised event batch rows (steps.operators.batch_row) with timestamps and watermarks.
     Returns (findings, unattributed, late): late holds a dead-letter notice per event that
     arrived behind event time (steps.operators.late_notice). Every caller must consume all
     three: PyFlink sends (tag, value) pairs of an unused side output to the main output.
@@ -85,38 +80,33 @@ def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_
     return build_matches(env, patterns, steps, t_env, savepoint_uids=savepoint_uids), unattributed, late
 
 
-def _lane(name: str):
-    return lambda batch: batch[0] == name
-
-
 def _uid(stream, uid: str, wanted: bool):
     return stream.uid(uid) if wanted else stream
 
 
+def _keyed(*streams):
+    return jvm.keyed_by_bucket(streams[0].union(*streams[1:]) if len(streams) > 1 else streams[0])
+
+
 def build_steps(config, batches, *, savepoint_uids: bool = False):
-    """Enrich and steps over (lane, bucket, [events], time) batches (steps.lanes): egress flows are
+    """Enrich and steps over batch rows (steps.lanes, steps.operators.batch_row): egress flows are
     bound to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
-    no identity, as JSON lines, late-event notices)."""
-    def bucket(batch):
-        return batch[1]
-
-    buckets = config.job.key_buckets
-    with_instance = _uid(batches.filter(_lane(INSTANCE_HOP)).name("egress flows, alias bindings")
-                         .key_by(bucket, key_type=Types.INT())
-                         .process(WorkloadResolver("instance", config.job.state_ttl_ms, buckets))
+    no identity, as JSON lines, late-event notices). Between the operators everything is Java
+    (lane filters, keying by bucket): a batch enters Python only at the operator that uses it."""
+    ttl, buckets = config.job.state_ttl_ms, config.job.key_buckets
+    with_instance = _uid(_keyed(jvm.lane(batches, INSTANCE_HOP, "egress flows, alias bindings"))
+                         .process(WorkloadResolver("instance", ttl, buckets), output_type=BATCH_ROW_TYPE)
                          .name("resolve ENI/IP -> instance"), uids.RESOLVE_INSTANCE, savepoint_uids)
-    attributed = _uid(with_instance.union(batches.filter(_lane(IDENTITY_HOP)).name("instance -> identity bindings"))
-                      .key_by(bucket, key_type=Types.INT())
-                      .process(WorkloadResolver("principal", config.job.state_ttl_ms, buckets))
+    attributed = _uid(_keyed(with_instance, jvm.lane(batches, IDENTITY_HOP, "instance -> identity bindings"))
+                      .process(WorkloadResolver("principal", ttl, buckets), output_type=BATCH_ROW_TYPE)
                       .name("resolve instance -> identity"), uids.RESOLVE_IDENTITY, savepoint_uids)
-    step_rows = _uid(batches.filter(_lane(IDENTITY)).name("identity activity")
-                     .union(attributed.filter(_lane(IDENTITY)).name("attributed egress"))
-                     .key_by(bucket, key_type=Types.INT())
+    step_rows = _uid(_keyed(jvm.lane(batches, IDENTITY, "identity activity"),
+                            jvm.lane(attributed, IDENTITY, "attributed egress"))
                      .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"),
                      uids.IDENTITY_STEPS, savepoint_uids)
-    unattributed = attributed.filter(_lane(UNATTRIBUTED)).flat_map(
-        lambda batch: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in batch[2]),
+    unattributed = jvm.lane(attributed, UNATTRIBUTED, "unattributed egress").flat_map(
+        lambda row: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in row[1][2]),
         Types.STRING())
     late = with_instance.get_side_output(LATE).union(attributed.get_side_output(LATE),
                                                      step_rows.get_side_output(LATE))

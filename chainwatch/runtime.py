@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import chainwatch
+from chainwatch import jvm
 
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
@@ -78,6 +79,7 @@ def make_env(config, *, streaming: bool, savepoint: str | None = None,
     else:
         env = StreamExecutionEnvironment.get_execution_environment(flink_conf)
     env.set_parallelism(config.job.parallelism)
+    jvm.add_to(env)      # event time, lanes and merge of the pipeline are Java (chainwatch/jvm)
     if streaming:
         env.enable_checkpointing(config.job.checkpoint_interval_ms)
     return env

@@ -41,7 +41,6 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
     for warning in config.warnings:    # deprecated keys still honoured: say how to migrate
         log.warning("%s", warning)
     env = make_env(config, streaming=True, savepoint=savepoint)
-    jvm.add_to(env)      # the live watermarks and where they meet are Java (chainwatch/jvm)
     normalised_streams, timed = [], []
     for source in config.sources:
         lines, origin = _raw_lines(env, config, source)

@@ -126,6 +126,36 @@ def resume_hold_watermarks(delay_ms: int, idle_ms: int, hold_ms: int):
     return WatermarkStrategy(java.strategy(delay_ms, idle_ms, hold_ms))
 
 
+def with_batch_time(strategy):
+    """`strategy` taking each batch row's time from the row, in Java (chainwatch.flink.BatchTime;
+    add_to(env) first): a Python timestamp assigner would be one more Python operator per batch."""
+    from pyflink.common import WatermarkStrategy
+    from pyflink.java_gateway import get_gateway
+    return WatermarkStrategy(strategy._j_watermark_strategy.withTimestampAssigner(
+        get_gateway().jvm.chainwatch.flink.BatchTime()))
+
+
+def lane(stream, name: str, label: str):
+    """The batch rows of lane `name` in `stream` (chainwatch.flink.LaneFilter, in Java)."""
+    from pyflink.datastream import DataStream
+    from pyflink.java_gateway import get_gateway
+    j_stream = stream._j_data_stream
+    return DataStream(j_stream.filter(get_gateway().jvm.chainwatch.flink.LaneFilter(name)).name(label))
+
+
+def keyed_by_bucket(stream):
+    """Batch rows keyed by their bucket (field 0) without PyFlink's key_by, which puts a Python
+    map before the exchange to compute the key. The rows already have PyFlink's keyed layout
+    (the key first, the Python value second), so Java's keyBy with PyFlink's own KeyByKeySelector
+    partitions them, and a Python KeyedProcessFunction receives the value (field 1)."""
+    from pyflink.common import Types
+    from pyflink.datastream.data_stream import KeyedStream
+    from pyflink.java_gateway import get_gateway
+    gateway = get_gateway()
+    j_keyed = stream._j_data_stream.keyBy(gateway.jvm.KeyByKeySelector(), Types.ROW([Types.INT()]).get_java_type_info())
+    return KeyedStream(j_keyed, Types.PICKLED_BYTE_ARRAY(), stream)
+
+
 def always_active_merge(stream, name: str, uid: str):
     """`stream` through chainwatch.flink.AlwaysActiveMerge, so that no operator after it is ever
     idle (add_to(env) first). Rebalanced into it: every merge subtask then hears every source

@@ -14,6 +14,7 @@ from chainwatch.normalise import Normaliser
 from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
 from chainwatch.sources.order import file_groups, in_time_order
 from chainwatch.steps.lanes import batches, lanes
+from chainwatch.steps.operators import BATCH_ROW_TYPE, batch_row
 from chainwatch import uids
 
 DEAD_LETTERS = OutputTag("dead-letters", Types.STRING())
@@ -46,8 +47,8 @@ class _Normalising:
         dead_by_reason.clear()
 
     def _records(self, records, report_counts: bool = True):
-        """Normalise records; yields dead letters, then the events as batches per step lane and
-        key (steps.lanes), then the counts."""
+        """Normalise records; yields dead letters, then the events as batch rows per step lane and
+        key bucket (steps.lanes, steps.operators.batch_row), then the counts."""
         counts = {"read": 0, "normalised": 0, "dead_lettered": 0, "events": 0, "late": 0}
         coverage: dict = {}
         dead_by_reason: dict = {}
@@ -73,10 +74,10 @@ class _Normalising:
                     counts["late"] += 1
                 routed.extend(used)
             if len(routed) >= _MAX_ROUTED:
-                yield from self._batches(routed)
+                yield from map(batch_row, self._batches(routed))
                 routed = []
                 self._count_since(reported, counts, dead_by_reason)
-        yield from self._batches(routed)
+        yield from map(batch_row, self._batches(routed))
         self._count_since(reported, counts, dead_by_reason)
         if report_counts:
             yield READ_STATS, json.dumps(dict(counts, coverage=coverage))
@@ -129,7 +130,7 @@ def read_files(env, config, paths, *, hold_all: bool = False, name: str = "read 
     bounds = TimeBounds(config.time.earliest_event_ms, config.time.max_ahead_ms)
     groups = [Row(group, start) for group, start in file_groups(in_time_order(paths, bounds))]
     return (env.from_collection(groups, type_info=Types.ROW([Types.LIST(Types.STRING()), Types.LONG()]))
-            .name(f"{name}: files").process(ReadFiles(config, hold_all)).name(name))
+            .name(f"{name}: files").process(ReadFiles(config, hold_all), output_type=BATCH_ROW_TYPE).name(name))
 
 
 class NormaliseLines(_Normalising, KeyedProcessFunction):
@@ -259,5 +260,5 @@ def reader_keyed(lines):
 def normalise_lines(lines, config, source, origin: str):
     """The parse operator of a streaming source: lines keyed by their reader -> NormaliseLines."""
     return (reader_keyed(lines)
-            .process(NormaliseLines(config, source.format, origin))
+            .process(NormaliseLines(config, source.format, origin), output_type=BATCH_ROW_TYPE)
             .name(f"parse {source.name}").uid(uids.parse(source.name)))

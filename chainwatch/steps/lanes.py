@@ -71,11 +71,6 @@ def by_key(lane: str, events: list) -> dict[str, list]:
     return keyed
 
 
-def batch_time(batch: tuple) -> int:
-    """A batch's event time for watermarks."""
-    return batch[3]
-
-
 def event_order(event: dict) -> tuple:
     """The order a key's events are processed in: event time, then event id. Ties do not follow
     arrival, which differs between a replay (file order) and a live feed (partitions interleaved):

@@ -27,6 +27,18 @@ STEP_ROW_TYPE = Types.ROW_NAMED(STEP_ROW_FIELDS, [Types.STRING(), Types.STRING()
                                                   Types.STRING(), Types.LONG()])
 
 
+# How batches (steps.lanes) travel between operators: Row(bucket, batch, lane, time). The bucket
+# first and the batch second is PyFlink's own layout of a keyed stream (jvm.keyed_by_bucket), and
+# the lane and the time are there for Java (jvm.lane, jvm.with_batch_time): between one Python
+# operator and the next keyed one a batch then crosses into Python only once, at its consumer.
+BATCH_ROW_TYPE = Types.ROW([Types.INT(), Types.PICKLED_BYTE_ARRAY(), Types.STRING(), Types.LONG()])
+
+
+def batch_row(batch: tuple) -> Row:
+    lane, bucket, _events, time_ms = batch
+    return Row(bucket, batch, lane, time_ms)
+
+
 def _ttl(ms: int) -> StateTtlConfig:
     # PyFlink's default background cleanup builds a RocksDB compaction-filter strategy with
     # Duration.of_days(30), a py4j call, whenever it is asked for its strategies. Python embedded
@@ -181,10 +193,11 @@ class WorkloadResolver(EventTimeOrdered):
         if bound != initial:
             self.bound.put(key, bound)
         if self.field == "instance":
-            yield from batches(((IDENTITY_HOP, workload_instance(e), e) for e in resolved), self.key_buckets)
+            routed = ((IDENTITY_HOP, workload_instance(e), e) for e in resolved)
         else:
-            yield from batches(((IDENTITY if e["principal"] else UNATTRIBUTED, e["principal"], e) for e in resolved),
-                               self.key_buckets)
+            routed = ((IDENTITY if e["principal"] else UNATTRIBUTED, e["principal"], e) for e in resolved)
+        for batch in batches(routed, self.key_buckets):
+            yield batch_row(batch)
 
 
 class IdentityStepsOperator(EventTimeOrdered):

@@ -127,8 +127,7 @@ def test_workload_hops_match_the_flink_operator(sample):
         resolver, out = WorkloadResolver(field, 0, 64), []
         resolver.bound = KeyedMap()
         for ts, n, event in sorted(tagged, key=lambda t: t[:2]):
-            out += [(ts, n, e) for _lane, _bucket, batch, _time in resolver.on_key_events(key_of(event), [event])
-                    for e in batch]
+            out += [(ts, n, e) for row in resolver.on_key_events(key_of(event), [event]) for e in row[1][2]]
         return out
 
     tagged = [(e["ts"], n, json.loads(json.dumps(e))) for n, e in enumerate(events)]

@@ -5,6 +5,7 @@ subtask of the reader's own index (the JVM agrees: tests/integration/test_uids.p
 from __future__ import annotations
 
 import pytest
+from pyflink.common import Row
 
 from chainwatch.sources.flink import DEAD_LETTERS, NormaliseLines, parse_subtask, reader_key
 
@@ -77,7 +78,7 @@ def _run(operator, ctx, lines):
     _CURRENT["key"] = ctx.key
     out = [item for line in lines for item in operator.process_element(line, ctx)]
     dead = [item[1] for item in out if isinstance(item, tuple) and item[0] is DEAD_LETTERS]
-    events = [e for item in out if isinstance(item, tuple) and item[0] is not DEAD_LETTERS for e in item[2]]
+    events = [e for row in out if isinstance(row, Row) for e in row[1][2]]     # batch rows (steps.operators)
     return events, dead
 
 
