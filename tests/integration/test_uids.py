@@ -19,7 +19,7 @@ from tests.conftest import REPO, TEST_CONF
 # chainwatch's filters and maps.
 STATELESS_WITHOUT_UID = {"_stream_key_by_map_operator", "reader key", "Extract-Timestamp", "Timestamps/Watermarks", "Map",
                          "Filter", "FlatMap", "egress flows, alias bindings", "instance -> identity bindings",
-                         "identity activity", "attributed egress", "AN1328 findings", "AN1348 findings",
+                         "identity activity", "attributed egress", "unattributed egress", "AN1328 findings", "AN1348 findings",
                          "event time cloudtrail", "event time flows", "event time watched", "findings: Kafka record",
                          "dead-letters: Kafka record", "ecs: Kafka record", "archive: ecs"}
 
