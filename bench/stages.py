@@ -39,7 +39,7 @@ class PassThrough(KeyedProcessFunction):
 class BufferOnly(EventTimeOrdered):
     lane = IDENTITY
 
-    def on_key_events(self, key, events):
+    def on_key_events(self, key, events, changed):
         yield from events
 
 

@@ -155,11 +155,15 @@ class EventTimeOrdered(KeyedProcessFunction):
         if due:
             due.sort(key=event_order)
             self.flush_time = timestamp
+            changed: dict = {}
             for each_key, events in by_key(self.lane, due).items():
-                yield from self.on_key_events(each_key, events)
+                yield from self.on_key_events(each_key, events, changed)
+            if changed:      # one call into Flink for the flush, not one per key
+                self.key_state.put_all(changed)
 
-    def on_key_events(self, key: str, events: list):
-        """One key's due events, in event order: its state is read and written once for them."""
+    def on_key_events(self, key: str, events: list, changed: dict):
+        """One key's due events, in event order. Its state is read once (self.key_state.get); a
+        new value goes into `changed`, which the flush writes for all its keys at once."""
         raise NotImplementedError
 
 
@@ -178,12 +182,12 @@ class WorkloadResolver(EventTimeOrdered):
         super().open(runtime_context)
         descriptor = MapStateDescriptor("bound", Types.STRING(), Types.STRING())    # key -> what it is bound to
         descriptor.enable_time_to_live(_ttl(self.state_ttl_ms))
-        self.bound = runtime_context.get_map_state(descriptor)
+        self.key_state = runtime_context.get_map_state(descriptor)
 
-    def on_key_events(self, key, events):
+    def on_key_events(self, key, events, changed):
         """Resolved flows go on as batches for the next hop: keyed by instance after the first,
         by identity after the second (the unattributed lane for none)."""
-        bound = initial = self.bound.get(key)
+        bound = initial = self.key_state.get(key)
         resolved = []
         for event in events:
             if event["kind"] == "binding":
@@ -191,7 +195,7 @@ class WorkloadResolver(EventTimeOrdered):
             else:
                 resolved.append(resolve(self.field, bound, event))
         if bound != initial:
-            self.bound.put(key, bound)
+            changed[key] = bound
         if self.field == "instance":
             routed = ((IDENTITY_HOP, workload_instance(e), e) for e in resolved)
         else:
@@ -210,7 +214,7 @@ class IdentityStepsOperator(EventTimeOrdered):
         super().open(runtime_context)
         descriptor = MapStateDescriptor("identity", Types.STRING(), Types.PICKLED_BYTE_ARRAY())    # identity -> its state
         descriptor.enable_time_to_live(_ttl(self.config.job.state_ttl_ms))
-        self.identities = runtime_context.get_map_state(descriptor)
+        self.key_state = runtime_context.get_map_state(descriptor)
         self.logic = IdentitySteps(self.config, load_inventory(self.config.novelty.inventory))
         # The history horizon when none is configured: the earliest event the job saw. Kept in
         # operator memory and copied into every key's state, so that after a restore the first
@@ -218,8 +222,8 @@ class IdentityStepsOperator(EventTimeOrdered):
         # horizon, which errs quiet: still learning).
         self.history_start = self.config.novelty.history_start_ms
 
-    def on_key_events(self, key, events):
-        state = self.identities.get(key) or {}     # one state read and write per batch, not per event
+    def on_key_events(self, key, events, changed):
+        state = self.key_state.get(key) or {}     # one state read and write per batch, not per event
         for event in events:
             if self.config.novelty.history_start_ms is None:
                 known = [t for t in (self.history_start, state.get("history_start"), event["ts"]) if t is not None]
@@ -230,4 +234,4 @@ class IdentityStepsOperator(EventTimeOrdered):
                 yield Row(row["principal"], row["session"], row["step"], row["ts"], seq, row["account"],
                           row["region"], row["cloud"], json.dumps(row, default=str, separators=(",", ":")),
                           max(row["ts"], self.flush_time))
-        self.identities.put(key, state)
+        changed[key] = state

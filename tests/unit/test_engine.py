@@ -101,13 +101,6 @@ def test_partitioned_by_key_and_empty_keys_ignored():
 
 # --- the engine's copies of the Flink operators' logic stay in step with them ------------------
 
-class KeyedMap(dict):
-    """A bucket's MapState of key -> state, as the operators see it."""
-
-    def put(self, key, value):
-        self[key] = value
-
-
 @pytest.fixture(scope="module")
 def sample():
     """The packaged sample: flows, bindings, creations, sessions and planted chains."""
@@ -125,9 +118,10 @@ def test_workload_hops_match_the_flink_operator(sample):
 
     def hop(field, key_of, tagged):
         resolver, out = WorkloadResolver(field, 0, 64), []
-        resolver.bound = KeyedMap()
+        resolver.key_state = {}      # a bucket's MapState of key -> bound; changes written directly
         for ts, n, event in sorted(tagged, key=lambda t: t[:2]):
-            out += [(ts, n, e) for row in resolver.on_key_events(key_of(event), [event]) for e in row[1][2]]
+            out += [(ts, n, e) for row in resolver.on_key_events(key_of(event), [event], resolver.key_state)
+                    for e in row[1][2]]
         return out
 
     tagged = [(e["ts"], n, json.loads(json.dumps(e))) for n, e in enumerate(events)]
@@ -148,12 +142,12 @@ def test_identity_steps_match_the_flink_operator(sample):
     assert list(STEP_ROW_FIELDS) == JOB_FIELDS
     inputs = identity_events(events, attribute_egress(events)[0])
     operator = IdentityStepsOperator(config)
-    operator.identities, operator.history_start = KeyedMap(), config.novelty.history_start_ms  # what open() sets
+    operator.key_state, operator.history_start = {}, config.novelty.history_start_ms  # what open() sets
     operator.logic = IdentitySteps(config, load_inventory(config.novelty.inventory))
     job_rows = []
     for event in json.loads(json.dumps(inputs)):
         operator.flush_time = event["ts"]               # as flushed in order by its own timer
-        job_rows += [tuple(r) for r in operator.on_key_events(identity_key(event), [event])]
+        job_rows += [tuple(r) for r in operator.on_key_events(identity_key(event), [event], operator.key_state)]
     rows = step_rows(config, inputs)
     assert [tuple(r[f] for f in STEP_ROW_FIELDS) for r in rows] == job_rows
     assert {r["step"] for r in rows} >= {"new_identity", "cross_account_entry", "external_exfiltration"}
