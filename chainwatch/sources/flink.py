@@ -128,7 +128,8 @@ def read_files(env, config, paths, *, hold_all: bool = False, name: str = "read 
     `hold-all`), dead letters and read counts (side outputs). Files go in start-time order, in
     groups (sources.order.file_groups)."""
     bounds = TimeBounds(config.time.earliest_event_ms, config.time.max_ahead_ms)
-    groups = [Row(group, start) for group, start in file_groups(in_time_order(paths, bounds))]
+    groups = [Row(group, start) for group, start
+              in file_groups(in_time_order(paths, bounds), config.time.watermark_delay_ms)]
     return (env.from_collection(groups, type_info=Types.ROW([Types.LIST(Types.STRING()), Types.LONG()]))
             .name(f"{name}: files").process(ReadFiles(config, hold_all), output_type=BATCH_ROW_TYPE).name(name))
 

@@ -125,10 +125,10 @@ def test_shuffled_within_watermark_delay_gives_same_findings(tmp_path, config, p
 
 
 def test_a_record_far_behind_the_files_read_before_it_is_counted_late(tmp_path, config, patterns):
-    """Event time advances file group by file group (files starting within 5 minutes of each other
-    are read together); a record more than time.watermark_delay older than the files read before
-    it is reported as late (whether it is then missed depends on timing), and --hold-all, which
-    keeps everything until the end of input, still finds the chain."""
+    """Event time advances file group by file group (files starting within time.watermark_delay
+    of each other are read together); a record more than time.watermark_delay older than the
+    files read before it is reported as late (whether it is then missed depends on timing), and
+    --hold-all, which keeps everything until the end of input, still finds the chain."""
     (scenario,) = [s for s in SCENARIOS if s.name == "p2-s3-download"]
     creation, reads = scenario.records[0], scenario.records[1:]
     bystander = user("111122223333", "late-bystander")

@@ -60,8 +60,8 @@ def test_files_are_read_in_groups_of_close_starts(tmp_path):
         paths.append(str(path))
     minute = 60_000
     ordered = [(paths[0], None), (paths[1], 0), (paths[2], 4 * minute), (paths[3], 6 * minute), (paths[4], 7 * minute)]
-    assert list(file_groups(ordered, max_span_ms=5 * minute)) == [
+    assert list(file_groups(ordered, 5 * minute)) == [
         ([paths[0]], None), (paths[1:3], 0), (paths[3:], 6 * minute)]
-    assert list(file_groups(ordered[1:], max_files=2, max_span_ms=10 * minute)) == [(paths[1:3], 0), (paths[3:], 6 * minute)]
-    assert list(file_groups(ordered[1:], max_bytes=25, max_span_ms=10 * minute)) == [(paths[1:3], 0), (paths[3:], 6 * minute)]
-    assert list(file_groups([])) == []
+    assert list(file_groups(ordered[1:], 10 * minute, max_files=2)) == [(paths[1:3], 0), (paths[3:], 6 * minute)]
+    assert list(file_groups(ordered[1:], 10 * minute, max_bytes=25)) == [(paths[1:3], 0), (paths[3:], 6 * minute)]
+    assert list(file_groups([], minute)) == []
