@@ -98,7 +98,6 @@ def in_time_order(files, bounds: TimeBounds = TimeBounds()) -> list[tuple[str, i
     return sorted(timed, key=lambda item: (item[1] is not None, item[1] or 0, item[0]))
 
 
-
 def file_groups(ordered, max_span_ms: int, *, max_files: int = 1024, max_bytes: int = 64 << 20):
     """Consecutive files of `ordered` ((path, start) in in_time_order) read as one unit: a group
     starts at a file and takes the files after it that start within max_span_ms of it, up to

@@ -31,19 +31,20 @@ LANE_KEYS = {IDENTITY: identity_key, INSTANCE_HOP: workload_alias, IDENTITY_HOP:
 
 
 def lanes(event: dict):
-    """(lane, key, event) for every lane the event goes to; none for what no step uses."""
+    """(lane, key, event) for every lane the event goes to; none for what no step uses. The key is
+    LANE_KEYS[lane] of the event, the same function the operators tell a bucket's keys apart by."""
     kind = event["kind"]
     if kind == "flow":
         if event.get("egress"):
-            yield INSTANCE_HOP, workload_alias(event), event
+            yield INSTANCE_HOP, LANE_KEYS[INSTANCE_HOP](event), event
     elif kind == "binding":
         if "alias" in event["binding"]:
-            yield INSTANCE_HOP, workload_alias(event), event
+            yield INSTANCE_HOP, LANE_KEYS[INSTANCE_HOP](event), event
         if "principal" in event["binding"]:
-            yield IDENTITY_HOP, workload_instance(event), event
+            yield IDENTITY_HOP, LANE_KEYS[IDENTITY_HOP](event), event
     else:
         for routed in route_to_identities(event):
-            yield IDENTITY, identity_key(routed), routed
+            yield IDENTITY, LANE_KEYS[IDENTITY](routed), routed
 
 
 def key_bucket(key: str, buckets: int) -> int:

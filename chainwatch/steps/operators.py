@@ -105,7 +105,7 @@ class EventTimeOrdered(KeyedProcessFunction):
         # it is empty, and a second timer for a bucket is harmless: it finds nothing due).
         self.armed: dict = {}
         self.arrivals = 0
-        self.flush_time = None       # the timer time of the flush on_events is called from
+        self.flush_time = None       # the timer time of the flush on_key_events is called from
         self.metrics = Metrics(runtime_context)
         self.metrics.dead_lettered("late", 0)        # the series exists at 0 before the first late event
 
