@@ -67,17 +67,20 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
 
 
 def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None, *,
-                   savepoint_uids: bool = False):
+                   restorable: bool = False):
     """events: normalised event batch rows (steps.operators.batch_row) with timestamps and watermarks.
     Returns (findings, unattributed, late): late holds a dead-letter notice per event that
     arrived behind event time (steps.operators.late_notice). Every caller must consume all
     three: PyFlink sends (tag, value) pairs of an unused side output to the main output.
 
-    savepoint_uids: give the stateful operators their uids (chainwatch/uids.py), for the
-    streaming job, which restores from savepoints. A replay and the case job never restore, and
-    the case job builds a pipeline per case in one job, where the same uids would collide."""
-    steps, unattributed, late = build_steps(config, events, savepoint_uids=savepoint_uids)
-    return build_matches(env, patterns, steps, t_env, savepoint_uids=savepoint_uids), unattributed, late
+    restorable: the streaming job, which checkpoints and restores from savepoints: its stateful
+    operators get their uids (chainwatch/uids.py) and keep their state in Flink. A replay and
+    the case job never restore: their step operators keep state in Python memory (no call into
+    Flink and no pickling per batch and key; the same state, as the processing-time TTL cannot
+    pass within a replay), and the case job builds a pipeline per case in one job, where the
+    same uids would collide."""
+    steps, unattributed, late = build_steps(config, events, restorable=restorable)
+    return build_matches(env, patterns, steps, t_env, restorable=restorable), unattributed, late
 
 
 def _uid(stream, uid: str, wanted: bool):
@@ -88,7 +91,7 @@ def _keyed(*streams):
     return jvm.keyed_by_bucket(streams[0].union(*streams[1:]) if len(streams) > 1 else streams[0])
 
 
-def build_steps(config, batches, *, savepoint_uids: bool = False):
+def build_steps(config, batches, *, restorable: bool = False):
     """Enrich and steps over batch rows (steps.lanes, steps.operators.batch_row): egress flows are
     bound to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
@@ -96,15 +99,18 @@ def build_steps(config, batches, *, savepoint_uids: bool = False):
     (lane filters, keying by bucket): a batch enters Python only at the operator that uses it."""
     ttl, buckets = config.job.state_ttl_ms, config.job.key_buckets
     with_instance = _uid(_keyed(jvm.lane(batches, INSTANCE_HOP, "egress flows, alias bindings"))
-                         .process(WorkloadResolver("instance", ttl, buckets), output_type=BATCH_ROW_TYPE)
-                         .name("resolve ENI/IP -> instance"), uids.RESOLVE_INSTANCE, savepoint_uids)
+                         .process(WorkloadResolver("instance", ttl, buckets, restorable),
+                                  output_type=BATCH_ROW_TYPE)
+                         .name("resolve ENI/IP -> instance"), uids.RESOLVE_INSTANCE, restorable)
     attributed = _uid(_keyed(with_instance, jvm.lane(batches, IDENTITY_HOP, "instance -> identity bindings"))
-                      .process(WorkloadResolver("principal", ttl, buckets), output_type=BATCH_ROW_TYPE)
-                      .name("resolve instance -> identity"), uids.RESOLVE_IDENTITY, savepoint_uids)
+                      .process(WorkloadResolver("principal", ttl, buckets, restorable),
+                               output_type=BATCH_ROW_TYPE)
+                      .name("resolve instance -> identity"), uids.RESOLVE_IDENTITY, restorable)
     step_rows = _uid(_keyed(jvm.lane(batches, IDENTITY, "identity activity"),
                             jvm.lane(attributed, IDENTITY, "attributed egress"))
-                     .process(IdentityStepsOperator(config), output_type=STEP_ROW_TYPE).name("identity steps"),
-                     uids.IDENTITY_STEPS, savepoint_uids)
+                     .process(IdentityStepsOperator(config, restorable), output_type=STEP_ROW_TYPE)
+                     .name("identity steps"),
+                     uids.IDENTITY_STEPS, restorable)
     unattributed = jvm.lane(attributed, UNATTRIBUTED, "unattributed egress").flat_map(
         lambda row: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in row[1][2]),
         Types.STRING())
@@ -113,16 +119,16 @@ def build_steps(config, batches, *, savepoint_uids: bool = False):
     return step_rows, unattributed, late
 
 
-def build_matches(env, patterns, step_rows, t_env=None, *, savepoint_uids: bool = False):
+def build_matches(env, patterns, step_rows, t_env=None, *, restorable: bool = False):
     """CEP: one MATCH_RECOGNIZE per pattern over the step rows only; the findings as OCSF JSON.
-    With savepoint_uids each pattern's SQL operators get the uids `cep-<pattern id>-<n>-<kind>`
+    When restorable each pattern's SQL operators get the uids `cep-<pattern id>-<n>-<kind>`
     (uids.table_uids), so a savepoint's partial matches map onto a job whose other patterns,
     sources or sinks changed."""
     t_env = t_env or StreamTableEnvironment.create(env)
     t_env.create_temporary_view(STEP_TABLE, _step_table(t_env, step_rows))
     findings = None
     for pattern in patterns:
-        if savepoint_uids:
+        if restorable:
             uids.table_uids(t_env, uids.cep_prefix(pattern.id))     # to_data_stream translates the query now
         matches = t_env.to_data_stream(t_env.sql_query(compile_pattern(pattern)))
         formatted = matches.map(FormatFinding(pattern), Types.STRING()).name(f"{pattern.id} findings")

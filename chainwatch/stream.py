@@ -51,7 +51,7 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
     events = jvm.always_active_merge(timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0],
                                      "event time, all sources", uids.EVENT_TIME_MERGE)
     t_env = StreamTableEnvironment.create(env)
-    findings, _unattributed, late = build_pipeline(env, config, patterns, events, t_env, savepoint_uids=True)
+    findings, _unattributed, late = build_pipeline(env, config, patterns, events, t_env, restorable=True)
     dead = late.union(*[s.get_side_output(DEAD_LETTERS) for s in normalised_streams])
     table_sinks = TableSinks(t_env)
     _attach_sinks(table_sinks, config, findings, dead, out, dlq)

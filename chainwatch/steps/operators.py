@@ -68,6 +68,29 @@ def late_notice(event: dict, watermark: int) -> str:
                        "behind_ms": watermark - event["ts"], "source": event.get("source", ""), "late": True})
 
 
+class _Unkept:
+    """Where a job that never restores (restorable=False) writes its waiting batches: nowhere, as
+    the operator's own `mirror` holds them."""
+
+    def items(self):
+        return ()
+
+    def put(self, key, value):
+        pass
+
+    def remove(self, key):
+        pass
+
+    def clear(self):
+        pass
+
+
+class _InMemory(dict):
+    """A key state (MapState get and put_all) in Python memory, for a job that never restores:
+    one map for all buckets, as each key belongs to one bucket."""
+    put_all = dict.update
+
+
 class EventTimeOrdered(KeyedProcessFunction):
     """Hands each key's events to `on_key_events` in event-time order, in batches.
 
@@ -91,10 +114,14 @@ class EventTimeOrdered(KeyedProcessFunction):
     start time with time.watermark_delay, so a bucket holds only that window (sources.order).
     """
     lane = ""        # the lane the operator consumes: its keys are steps.lanes.LANE_KEYS[lane]
+    restorable = True    # state in Flink, so a checkpoint holds it; else in Python memory (pipeline.build_pipeline)
+
+    def _map_state(self, runtime_context: RuntimeContext, descriptor: MapStateDescriptor, unkept):
+        return runtime_context.get_map_state(descriptor) if self.restorable else unkept
 
     def open(self, runtime_context: RuntimeContext):
-        self.waiting = runtime_context.get_map_state(
-            MapStateDescriptor("waiting", Types.STRING(), Types.PICKLED_BYTE_ARRAY()))
+        self.waiting = self._map_state(runtime_context, MapStateDescriptor(
+            "waiting", Types.STRING(), Types.PICKLED_BYTE_ARRAY()), _Unkept())
         # bucket -> {entry: events}: what `waiting` holds for the bucket, kept here as it is written,
         # so a flush does not read every waiting batch back out of Flink and unpickle it (CPU of
         # the three operators' flushes at 1M records: 9.4 s -> 3.7 s, bench/README.md). The
@@ -192,15 +219,16 @@ class WorkloadResolver(EventTimeOrdered):
     it fills in the identity (learned from instance-profile role sessions).
     """
 
-    def __init__(self, field: str, state_ttl_ms: int, key_buckets: int):
+    def __init__(self, field: str, state_ttl_ms: int, key_buckets: int, restorable: bool = True):
         self.field, self.state_ttl_ms, self.key_buckets = field, state_ttl_ms, key_buckets
         self.lane = INSTANCE_HOP if field == "instance" else IDENTITY_HOP
+        self.restorable = restorable
 
     def open(self, runtime_context: RuntimeContext):
         super().open(runtime_context)
         descriptor = MapStateDescriptor("bound", Types.STRING(), Types.STRING())    # key -> what it is bound to
         descriptor.enable_time_to_live(_ttl(self.state_ttl_ms))
-        self.key_state = runtime_context.get_map_state(descriptor)
+        self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
 
     def on_key_events(self, key, events, changed):
         """Resolved flows go on as batches for the next hop: keyed by instance after the first,
@@ -225,14 +253,14 @@ class WorkloadResolver(EventTimeOrdered):
 class IdentityStepsOperator(EventTimeOrdered):
     lane = IDENTITY
 
-    def __init__(self, config):
-        self.config = config
+    def __init__(self, config, restorable: bool = True):
+        self.config, self.restorable = config, restorable
 
     def open(self, runtime_context: RuntimeContext):
         super().open(runtime_context)
         descriptor = MapStateDescriptor("identity", Types.STRING(), Types.PICKLED_BYTE_ARRAY())    # identity -> its state
         descriptor.enable_time_to_live(_ttl(self.config.job.state_ttl_ms))
-        self.key_state = runtime_context.get_map_state(descriptor)
+        self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
         self.logic = IdentitySteps(self.config, load_inventory(self.config.novelty.inventory))
         # The history horizon when none is configured: the earliest event the job saw. Kept in
         # operator memory and copied into every key's state, so that after a restore the first
