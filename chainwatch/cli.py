@@ -67,7 +67,10 @@ def cmd_validate(args) -> int:
     from chainwatch.patterns.compiler import compile_pattern
     for pattern in patterns:
         compile_pattern(pattern)
+    from chainwatch.allowlist import expired_entries
     for warning in config.warnings:      # deprecated keys: still honoured, each says how to migrate
+        print(f"warning: {warning}", file=sys.stderr)
+    for warning in expired_entries(config.allowlist, int(time.time() * 1000)):
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{config.path}: ok ({len(config.sources)} sources, {len(patterns)} patterns: "
           f"{', '.join(p.id for p in patterns)})")

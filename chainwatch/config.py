@@ -10,6 +10,7 @@ from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chainwatch.allowlist import Allowlist, load_allowlist
 from chainwatch.errors import ChainwatchError, Problem
 from chainwatch.model import DEFAULT_MAX_AHEAD_MS, EARLIEST_EVENT_MS
 from chainwatch.sources.config import KafkaConfig, SourceConfig, load_kafka, load_sources
@@ -117,6 +118,7 @@ class Config:
     job: JobConfig
     reference: ReferenceLists
     sinks: tuple[SinkConfig, ...] = DEFAULT_SINKS
+    allowlist: Allowlist = Allowlist()
     # Deprecated keys still honoured, each saying how to migrate (`chainwatch validate` prints them,
     # the job logs them).
     warnings: tuple[Problem, ...] = ()
@@ -214,6 +216,7 @@ def load_config(path: str | Path | None = None) -> Config:
     cross = CrossAccountConfig(xac.str_list("org_accounts"), xac.str_list("trusted_accounts"),
                                xac.str_list("trusted_principals"))
     xac.reject_unknown()
+    warnings += _legacy_trust(xac, cross)
     bur = steps.section("privileged_burst")
     burst = BurstConfig(bur.duration("span", "5m"), bur.int("min_calls", 3, minimum=1),
                         bur.duration("session_ttl", "12h"))
@@ -242,13 +245,33 @@ def load_config(path: str | Path | None = None) -> Config:
     ref_files.reject_unknown()
     sinks = load_sinks(root, lambda value: _resolve(base, value), legacy_kafka.delivery_guarantee or "at-least-once")
     sinks = migrate_legacy_kafka(legacy_kafka, sinks, root.data.get("sinks") is not None, problems, warnings)
+    allowlist_path = _resolve(base, root.str("allowlist", None))
     root.reject_unknown()
 
     if problems:
         raise ChainwatchError(problems)
     reference = load_reference_lists(reference_paths)
     return Config(str(path), sources, kafka, patterns_dir, time_cfg, networks, geoip, novelty, spike,
-                  egress, cross, burst, familiarity, job, reference, sinks, tuple(warnings))
+                  egress, cross, burst, familiarity, job, reference, sinks, load_allowlist(allowlist_path),
+                  tuple(warnings))
+
+
+def _legacy_trust(section: Section, cross: CrossAccountConfig) -> list[Problem]:
+    """trusted_accounts / trusted_principals trust a caller from anywhere to assume any role: still
+    honoured, with a warning that shows the narrow allowlist entry to write instead."""
+    warnings = []
+    for key, who, names in (("trusted_accounts", "accounts", cross.trusted_accounts),
+                            ("trusted_principals", "principals", cross.trusted_principals)):
+        for name in names:
+            warnings.append(Problem(
+                section._file(key), section._key(key),
+                f"{name} is trusted from any network to assume any role, so a theft of its credentials goes "
+                f"unseen; move it to the allowlist file (top-level `allowlist:`) as a narrow entry: "
+                f"{{id: ..., who: {{{who}: [{name!r}]}}, may_assume: [<role ARNs>], from: {{cidrs: [...], "
+                f"asns: [...]}}, owner: ..., reason: ..., expires: <date>}}, with its networks from "
+                f"steps.unfamiliar_origin.expected_networks if listed there",
+                section._line(key)))
+    return warnings
 
 
 def _with_include(data, path: Path, problems: list[Problem]):

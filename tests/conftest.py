@@ -37,15 +37,15 @@ steps:
                          peer_baselines: {{role: 8, user: 8}}}}
   exfiltration: {{window: 1h, min_bytes: 100MB}}
   # Org: AWS account; GCP project acme-prod and domain acme.example; Azure tenant 1111...5555.
-  # Trusted partners: AWS 7777..., GCP project partner-ops, Azure tenant 7777...bbbb.
+  # Partners (tests/data/allowlist.yaml): AWS 7777..., GCP project partner-ops, Azure tenant 7777...bbbb.
   cross_account_entry: {{org_accounts: ["111122223333", "acme-prod", "acme.example",
-                                        "11111111-2222-3333-4444-555555555555"],
-                         trusted_accounts: ["777788889999", "partner-ops", "77777777-8888-9999-aaaa-bbbbbbbbbbbb"]}}
+                                        "11111111-2222-3333-4444-555555555555"]}}
   privileged_burst: {{span: 5m, min_calls: 3}}
   unfamiliar_origin: {{learning_period: 2d}}
 job:
   parallelism: {parallelism}
   python_execution_mode: thread
+allowlist: {repo}/tests/data/allowlist.yaml
 """
 
 

@@ -17,6 +17,7 @@ VENDOR = "555566667777"           # untrusted, but has reached role/OpsAccess fr
 OUTSIDER = "999900001111"
 EXFIL_IP = "45.155.205.17"        # RU, AS208091 in the test GeoIP databases
 ATTACKER_IP = "91.219.236.15"     # UA, AS48693
+HIJACK_IP = "45.155.205.99"       # RU, AS208091: new for PartnerAccess (p11 makes ATTACKER_IP familiar to it)
 ALICE = user(ORG, "alice")
 DAY = 10
 
@@ -125,7 +126,14 @@ def an1348() -> list[Scenario]:
         _entry("n9-familiar-network", vendor, "OpsAccess", "52.94.1.20", 10 * 60, history_ip="52.94.1.20"),
         _entry("n10-calls-too-late", outsider, "n10-Deploy", ATTACKER_IP, 11 * 60, calls_after_min=3 * 60),
     ]
-    return [positive] + negatives
+    # The partner's credentials used from elsewhere: outside its allowlist entry (tests/data/allowlist.yaml).
+    stolen = _entry("p11-stolen-partner", partner, "PartnerAccess", ATTACKER_IP, 7 * 60 + 30, history_ip="81.2.69.10")
+    stolen.expect = 1
+    hijacked = _entry("p12-partner-session-used-elsewhere", partner, "PartnerAccess", "81.2.69.10", 7 * 60 + 45)
+    for record in hijacked.records[1:]:      # let in from the office; its calls then come from elsewhere
+        record["sourceIPAddress"] = HIJACK_IP
+    hijacked.expect = 1
+    return [positive, stolen, hijacked] + negatives
 
 
 def all_scenarios() -> list[Scenario]:

@@ -183,6 +183,10 @@ def an1348() -> list[Scenario]:
     app_positive = _entry("p4-outside-app-burst", vendor_app, ATTACKER_IP, 6 * 60 + 30)
     app_positive.expect = 1
     partner = user("pat", home=PARTNER_TENANT, domain="partner.example")
+    # A partner guest's credentials used from elsewhere: outside its allowlist entry.
+    stolen = _entry("p11-stolen-partner", user("quinn", home=PARTNER_TENANT, domain="partner.example"), ATTACKER_IP,
+                    7 * 60 + 30, history_ip="81.2.69.10")
+    stolen.expect = 1
     negatives = [
         _entry("n6-trusted-partner", partner, "81.2.69.10", 7 * 60, history_ip="81.2.69.10"),
         _entry("n7-same-tenant", user("bob"), ATTACKER_IP, 8 * 60),
@@ -193,7 +197,7 @@ def an1348() -> list[Scenario]:
         _entry("n10-calls-too-late", user("oscar", home=OUTSIDER_TENANT, domain="outsider.example"), ATTACKER_IP,
                11 * 60, calls_after_min=3 * 60),
     ]
-    return [positive, app_positive] + negatives
+    return [positive, app_positive, stolen] + negatives
 
 
 def background() -> Scenario:

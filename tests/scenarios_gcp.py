@@ -160,6 +160,10 @@ def an1348() -> list[Scenario]:
                        "workloadIdentityPools/github/subject/repo:evil-org/payload:ref:refs/heads/main",
                        "91.219.236.20", 6 * 60 + 30)
     federated.expect = 1
+    # The partner project's credentials used from elsewhere: outside its allowlist entry.
+    stolen = _entry("g-p11-partner-stolen", sa("nightly", "partner-ops"), ATTACKER_IP, 7 * 60 + 30,
+                    history_ip=PARTNER_IP)
+    stolen.expect = 1
     negatives = [
         _entry("g-n6-partner-access", sa("nightly", "partner-ops"), PARTNER_IP, 7 * 60, history_ip=PARTNER_IP),
         _entry("g-n7-same-project", sa("g-n7-ci"), ATTACKER_IP, 8 * 60),
@@ -168,7 +172,7 @@ def an1348() -> list[Scenario]:
         _entry("g-n9-familiar-network", sa("sync", "vendor-tools"), "52.94.1.20", 10 * 60, history_ip="52.94.1.20"),
         _entry("g-n10-calls-too-late", OUTSIDER, ATTACKER_IP, 11 * 60, calls_after_min=3 * 60),
     ]
-    return [positive, federated] + negatives
+    return [positive, federated, stolen] + negatives
 
 
 def all_scenarios() -> list[Scenario]:

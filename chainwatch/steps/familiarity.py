@@ -40,8 +40,9 @@ def _expected(geo: dict, owners, expected_networks: dict) -> bool:
 
 
 def assess(state: dict, geo: dict, role: str, caller: str, caller_account: str, learning: bool,
-           expected_networks: dict) -> dict:
-    """Judge one external origin for this role (and outside caller), then remember it."""
+           expected_networks: dict, allowlisted: bool = False) -> dict:
+    """Judge one external origin for this role (and outside caller), then remember it.
+    allowlisted: the origin is inside the networks of an allowlist entry for the caller."""
     fam = state.setdefault("familiar", {"role": {}, "callers": {}})
     network = network_of(geo)
     country = geo.get("country") or ""
@@ -49,7 +50,7 @@ def assess(state: dict, geo: dict, role: str, caller: str, caller_account: str, 
     caller_seen = fam["callers"].setdefault(caller, {}) if caller else {}
     seen_network = network in role_seen or network in caller_seen
     seen_country = not country or f"cc:{country}" in role_seen or f"cc:{country}" in caller_seen
-    expected = _expected(geo, (role, caller, caller_account), expected_networks)
+    expected = allowlisted or _expected(geo, (role, caller, caller_account), expected_networks)
     unfamiliar = not learning and not expected and not (seen_network and seen_country)
     verdict = {"ip": geo["ip"], "network": network, "asn": geo.get("asn", 0), "as_org": geo.get("as_org", ""),
                "country": country, "city": geo.get("city", ""), "unfamiliar": unfamiliar,

@@ -6,6 +6,7 @@ role's key sees the entry, the calls and the networks the role is usually reache
 """
 from __future__ import annotations
 
+from chainwatch.allowlist import outside_reason
 from chainwatch.model import NOVELTY_TYPES, principal_type_of
 from chainwatch.steps import dedup, egress, familiarity, novelty, sessions, spike
 
@@ -103,32 +104,63 @@ class IdentitySteps:
         if event.get("geo") and event["kind"] != "flow":
             caller = session["caller"] if session else ""
             caller_account = session["caller_account"] if session else ""
+            allowlisted = session is not None and cfg.allowlist.expected_origin(
+                sessions.caller_of(session), event.get("src_ip", ""), event["geo"])
             verdict = familiarity.assess(state, event["geo"], key, caller, caller_account, learning,
-                                         cfg.familiarity.expected_networks)
+                                         cfg.familiarity.expected_networks, allowlisted)
         if session is not None:
             if verdict:
                 sessions.note_origin(session, verdict, event["id"])
             category = cfg.reference.privileged_category(event["cloud"], event["service"], event["action"])
-            for step in sessions.observe_call(session, event, category, cfg.burst.span_ms, cfg.burst.min_calls):
-                rows.append(dict(step, session=event["session"], outside_account=session["caller_account"]))
+            if session.get("allowed_by"):
+                rows.extend(self._left_allowlist(session, event, category))
+            if not session.get("allowed_by"):
+                for step in sessions.observe_call(session, event, category, cfg.burst.span_ms, cfg.burst.min_calls):
+                    rows.append(dict(step, session=event["session"], outside_account=session["caller_account"]))
         return [self._label(r, key, event) for r in rows]
 
     def _entry(self, state, key, event, assume, learning) -> list[dict]:
         cfg = self.config.cross_account
         role_account = key.split(":")[4] if key.count(":") >= 5 else event["account"]
+        allowlist, src_ip = self.config.allowlist, event.get("src_ip", "")
         verdict = None
         if event.get("geo"):
             verdict = familiarity.assess(state, event["geo"], key, assume["caller"], assume["caller_account"],
-                                         learning, self.config.familiarity.expected_networks)
+                                         learning, self.config.familiarity.expected_networks,
+                                         allowlist.expected_origin(assume, src_ip, event["geo"]))
         reason = sessions.entry_reason(assume, role_account, cfg.org_accounts, cfg.trusted_accounts,
                                        cfg.trusted_principals)
         if not reason:
             return []
-        step = sessions.start_session(state, event, reason)
+        allowed_by, outside = allowlist.judge_entry(assume, key, src_ip, event.get("geo"), event["ts"])
+        earlier = state.get("sessions", {}).get(assume["session"])
+        step = sessions.start_session(state, event, f"{reason}; {outside_reason(outside)}" if outside else reason)
+        session = state["sessions"][assume["session"]]
         if verdict:
-            sessions.note_origin(state["sessions"][assume["session"]], verdict, event["id"])
+            sessions.note_origin(session, verdict, event["id"])
             step["origin"] = verdict
+        if allowed_by:       # inside the entry: no step, but the session is watched (_left_allowlist)
+            if earlier is not None and not earlier.get("allowed_by"):
+                return []    # a re-entry into a session that already fell outside: it stays an entry
+            session.update(allowed_by=allowed_by.id, pending_entry=dict(step, allowed_by=allowed_by.describe()))
+            return []
+        if outside:
+            step["allowlist"] = outside
         return [step]
+
+    def _left_allowlist(self, session: dict, event: dict, category: str | None) -> list[dict]:
+        """The entry step of a session an allowlist entry let in, once a call of it falls outside
+        the entry (another network, a category it may not call, past expiry): at that call."""
+        entry = self.config.allowlist.by_id(session["allowed_by"])
+        why = ["the entry is no longer in the allowlist"] if entry is None else \
+            entry.call_outside(category, event.get("src_ip", ""), event.get("geo"), event["ts"])
+        if not why:
+            return []
+        pending = session.pop("pending_entry")
+        outside = [dict(pending.pop("allowed_by"), outside=why)]
+        session["allowed_by"] = None
+        return [dict(pending, ts=event["ts"], event_ids=pending["event_ids"] + [event["id"]], allowlist=outside,
+                     reason=f"{pending['reason']}; {outside_reason(outside)}", session=event["session"])]
 
     @staticmethod
     def _label(row: dict, key: str, event: dict) -> dict:

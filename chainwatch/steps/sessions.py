@@ -36,7 +36,7 @@ def start_session(state: dict, event: dict, reason: str) -> dict:
     earlier = sessions.get(assume["session"])
     session = {"entry_ts": event["ts"], "entry_id": event["id"], "reason": reason, "calls": [],
                "origins": [], "burst_emitted": False, "origin_emitted": False,
-               "caller": assume["caller"], "caller_account": assume["caller_account"]}
+               "caller": assume["caller"], "caller_account": assume["caller_account"], "method": assume["method"]}
     if earlier is not None:
         # A re-entry into a live session (token refresh, a second sign-in) keeps what the session
         # did so far: a burst that straddles a refresh is still one burst.
@@ -50,6 +50,12 @@ def start_session(state: dict, event: dict, reason: str) -> dict:
         "caller_type": assume.get("caller_type", ""), "outside_account": assume["caller_account"],
         "external_id_used": assume.get("external_id_used", False), "src_ip": event.get("src_ip", ""),
     }
+
+
+def caller_of(session: dict) -> dict:
+    """Who entered the session, as the assumption named them (allowlist.Entry.covers)."""
+    return {"caller": session["caller"], "caller_account": session["caller_account"],
+            "method": session.get("method", "")}
 
 
 def expire(state: dict, ts: int, ttl_ms: int) -> None:

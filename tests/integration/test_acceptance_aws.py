@@ -113,6 +113,32 @@ def test_an1348_finding_carries_outside_account_session_calls_and_origin(by_key)
     assert "sessionToken" not in str(finding) and "IQoJb3JpZ2luX2VjEXAMPLETOKEN" not in str(finding)
 
 
+def _entry_step(by_key, name: str) -> dict:
+    (finding,) = [f for s in SCENARIOS if s.name == name for f in by_key[s.key]]
+    return next(e for e in finding["evidences"] if e["step"] == "cross_account_entry")
+
+
+def test_an1348_stolen_partner_finding_names_the_allowlist_entry_it_fell_outside_of(by_key):
+    entry = _entry_step(by_key, "p11-stolen-partner")
+    (outside,) = entry["details"]["allowlist"]
+    assert (outside["id"], outside["owner"]) == ("aws-partner-automation", "partners@acme.example")
+    assert outside["outside"] == ["91.219.236.15 (AS48693) is not in its networks"]
+    assert entry["details"]["reason"] == ("principal of 777788889999 outside the organisation; outside allowlist "
+                                          "entry aws-partner-automation (owner partners@acme.example): "
+                                          "91.219.236.15 (AS48693) is not in its networks")
+
+
+def test_an1348_partner_session_let_in_then_used_elsewhere_becomes_an_entry_at_that_call(by_key):
+    (scenario,) = [s for s in SCENARIOS if s.name == "p12-partner-session-used-elsewhere"]
+    assume, first_call = scenario.records[0], scenario.records[1]
+    entry = _entry_step(by_key, scenario.name)
+    assert entry["event_uids"] == [assume["eventID"], first_call["eventID"]]
+    assert entry["details"]["src_ip"] == "81.2.69.10"           # let in from the office ...
+    (outside,) = entry["details"]["allowlist"]                  # ... until a call came from elsewhere
+    assert outside["id"] == "aws-partner-automation"
+    assert outside["outside"] == ["45.155.205.99 (AS208091) is not in its networks"]
+
+
 def test_shuffled_within_watermark_delay_gives_same_findings(tmp_path, config, patterns, result):
     """Files read by start time, records displaced locally (within time.watermark_delay): the
     same findings as the replay that holds everything until the end of input."""

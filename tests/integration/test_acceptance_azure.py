@@ -146,6 +146,16 @@ def test_an1348_outside_app_finding_names_the_app_owner_tenant(by_key):
     assert finding["actor"]["user"]["outside_account"]["uid"] == "99999999-0000-1111-2222-333333333333"
 
 
+def test_an1348_stolen_partner_finding_names_the_allowlist_entry_it_fell_outside_of(by_key):
+    (finding,) = [f for s in SCENARIOS if s.name == "p11-stolen-partner" for f in by_key[s.key]]
+    entry = next(e for e in finding["evidences"] if e["step"] == "cross_account_entry")["details"]
+    (outside,) = entry["allowlist"]
+    assert outside["id"] == "azure-partner-tenant"
+    assert outside["outside"] == ["91.219.236.15 (AS48693) is not in its networks",
+                                  "country UA is not among its countries"]
+    assert "outside allowlist entry azure-partner-tenant" in entry["reason"]
+
+
 def test_no_token_material_in_findings(result):
     """Storage logs carry token hashes and the Activity Log token ids (uti): neither reaches a finding."""
     text = str(result.findings)

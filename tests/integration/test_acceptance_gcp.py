@@ -104,3 +104,13 @@ def test_an1348_workload_identity_federation_is_a_third_party_entry(by_key):
     assert entry["method"] == "WorkloadIdentityFederation"
     assert finding["actor"]["user"]["outside_account"]["uid"] == \
         "projects/914400112233/locations/global/workloadIdentityPools/github"
+
+
+def test_an1348_stolen_partner_finding_names_the_allowlist_entry_it_fell_outside_of(by_key):
+    session = f"serviceAccount:{sa('nightly', 'partner-ops')}=>serviceAccount:{sa('g-p11-partner-stolen')}"
+    (finding,) = by_key[session]
+    entry = next(e for e in finding["evidences"] if e["step"] == "cross_account_entry")["details"]
+    (outside,) = entry["allowlist"]
+    assert outside["id"] == "gcp-partner-ops"
+    assert outside["outside"] == [f"{ATTACKER_IP} (AS48693) is not in its networks"]
+    assert "outside allowlist entry gcp-partner-ops" in entry["reason"]

@@ -61,7 +61,10 @@ def test_repo_config_is_the_packaged_default_and_loads():
                                            "service_principal": 8.0, "managed_identity": 8.0}
     assert (config.egress.window_ms, config.egress.min_bytes) == (3_600_000, 100_000_000)
     assert config.cross_account.org_accounts == ("111122223333", "444455556666")
-    assert config.familiarity.expected_networks == {"777788889999": (ipaddress.ip_network("81.2.69.0/24"),)}
+    assert config.familiarity.expected_networks == {} and config.cross_account.trusted_accounts == ()
+    partner, = config.allowlist.entries       # the partner moved from trusted_accounts into a narrow entry
+    assert (partner.accounts, partner.networks) == (("777788889999",), (ipaddress.ip_network("81.2.69.0/24"),))
+    assert partner.may_assume == ("arn:aws:iam::111122223333:role/PartnerAccess",)
     assert config.networks.org_cidrs == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("198.51.100.0/24"))
     assert config.reference.privileged_category("aws", "iam.amazonaws.com", "AttachRolePolicy") == "iam_policy_change"
     assert config.reference.privileged_category(
