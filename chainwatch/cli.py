@@ -77,6 +77,16 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    from chainwatch.findings.explain import load_finding, timeline
+    if args.findings:
+        finding = load_finding(args.findings, uid=args.target)
+    else:
+        finding = load_finding(args.target)
+    print(timeline(finding))
+    return 0
+
+
 def cmd_test(args) -> int:
     from chainwatch.casetest import run_cases
     config, patterns = _load(args.conf, tuple(args.patterns))
@@ -262,6 +272,10 @@ def main(argv=None) -> int:
     p = sub.add_parser("validate", help="check config and patterns")
     p.add_argument("--conf")
     p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("explain", help="a finding's chain as a timeline: who, what, when, the figures")
+    p.add_argument("target", metavar="FINDING", help="a file holding one OCSF finding, or a finding uid with --findings")
+    p.add_argument("--findings", metavar="FILE", help="OCSF findings (JSON Lines, a folder of them, or HEC envelopes)")
+    p.set_defaults(func=cmd_explain)
     p = sub.add_parser("init", help="write an editable copy of the default conf/, patterns/ and sample/ to DIR")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--force", action="store_true", help="overwrite files that exist")

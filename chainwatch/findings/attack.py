@@ -31,6 +31,33 @@ TECHNIQUES = {
 }
 
 
+# The tactics ATT&CK files each technique under (a sub-technique under its parent's).
+TECHNIQUE_TACTICS = {
+    "T1078": ("Defense Evasion", "Persistence", "Privilege Escalation", "Initial Access"),
+    "T1098": ("Persistence", "Privilege Escalation"),
+    "T1136": ("Persistence",),
+    "T1530": ("Collection",),
+    "T1537": ("Exfiltration",),
+    "T1550": ("Defense Evasion", "Lateral Movement"),
+    "T1562": ("Defense Evasion",),
+    "T1567": ("Exfiltration",),
+    "T1048": ("Exfiltration",),
+    "T1580": ("Discovery",),
+}
+
+
+def attacks(techniques, pattern_tactics) -> list[dict]:
+    """Each technique with its own tactics: those of ATT&CK's that the pattern names (all of
+    ATT&CK's when it names none of them); a technique not listed here gets the pattern's."""
+    result = []
+    for technique in techniques:
+        own = TECHNIQUE_TACTICS.get(technique.split(".")[0])
+        tactics = [t for t in own if t in pattern_tactics] or list(own) if own else list(pattern_tactics)
+        result.append({"technique": {"uid": technique, "name": TECHNIQUES.get(technique, "")},
+                       "tactics": [{"uid": TACTICS.get(t, ""), "name": t} for t in tactics]})
+    return result
+
+
 def technique_reference(technique_id: str) -> str:
     """T1136.003 -> https://attack.mitre.org/techniques/T1136/003/"""
     return f"{_BASE}/techniques/{technique_id.replace('.', '/')}/"

@@ -35,7 +35,8 @@ def build_finding(pattern: Pattern, match: dict) -> dict:
         evidence = json.loads(match[f"s{n}_evidence"])
         steps.append({"name": step.name, "step": step.step, "time": match[f"s{n}_ts"],
                       "first_time": evidence.get("first_ts", evidence["ts"]),
-                      "event_ids": evidence.get("event_ids", []), "evidence": evidence})
+                      "event_ids": evidence.get("event_ids", []), "event_times": evidence.get("event_times", []),
+                      "evidence": evidence})
     first = steps[0]["evidence"]
     principal = first["principal"]
     finding = {

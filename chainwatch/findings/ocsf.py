@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from chainwatch import __version__
+from chainwatch.findings.attack import attacks
+from chainwatch.findings.narrative import narrative
 from chainwatch.units import format_timestamp
 
 _SEVERITY_ID = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
@@ -10,10 +12,16 @@ _PROVIDERS = {"aws": "AWS", "gcp": "GCP", "azure": "Azure"}
 
 def _step_summary(step: dict) -> dict:
     evidence = {k: v for k, v in step["evidence"].items()
-                if k not in ("event_ids", "principal", "account", "region", "cloud", "step")}
+                if k not in ("event_ids", "event_times", "principal", "account", "region", "cloud", "step")}
     return {"name": step["name"], "step": step["step"], "time": step["time"],
             "time_dt": format_timestamp(step["time"]), "first_time": step["first_time"],
-            "event_uids": step["event_ids"], "details": evidence}
+            "event_uids": step["event_ids"], "event_times": _event_times(step), "details": evidence}
+
+
+def _event_times(step: dict) -> list[int]:
+    """Each event's own time; the step's for a step without them (a state from before 2026-11-30)."""
+    times = step.get("event_times") or []
+    return times if len(times) == len(step["event_ids"]) else [step["time"]] * len(step["event_ids"])
 
 
 def _endpoints(finding: dict) -> tuple[list, list]:
@@ -37,8 +45,8 @@ def to_ocsf(finding: dict) -> dict:
     analytic = finding["analytic"]
     principal = finding["principal"]
     sources, destinations = _endpoints(finding)
-    related = [{"uid": uid, "type": step["step"], "time": step["time"]}
-               for step in finding["steps"] for uid in step["event_ids"]]
+    related = [{"uid": uid, "type": step["step"], "time": at, "time_dt": format_timestamp(at)}
+               for step in finding["steps"] for uid, at in zip(step["event_ids"], _event_times(step))]
     actor = {"user": {"uid": principal["uid"], "name": principal["name"], "type": principal["type"],
                       "account": {"uid": finding["cloud"]["account"]}}}
     if "session" in finding:
@@ -53,14 +61,13 @@ def to_ocsf(finding: dict) -> dict:
         "severity_id": _SEVERITY_ID[finding["severity"]], "severity": finding["severity"].capitalize(),
         "status_id": 1, "status": "New",
         "time": finding["last_seen"], "time_dt": format_timestamp(finding["last_seen"]),
-        "message": f"{analytic['id']} {analytic['name']}: {principal['uid']}",
+        "message": narrative(finding),
         "metadata": {"version": "1.3.0", "uid": finding["uid"],
                      "product": {"name": "chainwatch", "vendor_name": "chainwatch", "version": __version__}},
         "finding_info": {
             "uid": finding["uid"], "title": analytic["name"], "desc": analytic["description"],
             "analytic": {"uid": analytic["id"], "name": analytic["name"], "type_id": 2, "type": "Behavioral"},
-            "attacks": [{"technique": {"uid": t}, "tactics": [{"name": n} for n in analytic["tactics"]]}
-                        for t in analytic["techniques"]],
+            "attacks": attacks(analytic["techniques"], analytic["tactics"]),
             "first_seen_time": finding["first_seen"], "first_seen_time_dt": format_timestamp(finding["first_seen"]),
             "last_seen_time": finding["last_seen"], "last_seen_time_dt": format_timestamp(finding["last_seen"]),
             "related_events": related,

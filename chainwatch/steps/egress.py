@@ -47,5 +47,6 @@ def observe(state: dict, event: dict, window_ms: int, min_bytes: int, max_ids: i
         "channels": sorted({"network_flow" if i[4] == "flow" else "object_download" for i in items}),
         "workloads": sorted({i[5] for i in items if i[5]}),
         "min_bytes": min_bytes, "window_ms": window_ms,
-        "event_ids": [i[3] for i in items][:max_ids], "event_ids_truncated": len(items) > max_ids,
+        "event_ids": [i[3] for i in items][:max_ids], "event_times": [i[0] for i in items][:max_ids],
+        "event_ids_truncated": len(items) > max_ids,
     }

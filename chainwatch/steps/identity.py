@@ -110,7 +110,7 @@ class IdentitySteps:
                                          cfg.familiarity.expected_networks, allowlisted)
         if session is not None:
             if verdict:
-                sessions.note_origin(session, verdict, event["id"])
+                sessions.note_origin(session, verdict, event)
             category = cfg.reference.privileged_category(event["cloud"], event["service"], event["action"])
             if session.get("allowed_by"):
                 rows.extend(self._left_allowlist(session, event, category))
@@ -137,7 +137,7 @@ class IdentitySteps:
         step = sessions.start_session(state, event, f"{reason}; {outside_reason(outside)}" if outside else reason)
         session = state["sessions"][assume["session"]]
         if verdict:
-            sessions.note_origin(session, verdict, event["id"])
+            sessions.note_origin(session, verdict, event)
             step["origin"] = verdict
         if allowed_by:       # inside the entry: no step, but the session is watched (_left_allowlist)
             if earlier is not None and not earlier.get("allowed_by"):
@@ -159,7 +159,8 @@ class IdentitySteps:
         pending = session.pop("pending_entry")
         outside = [dict(pending.pop("allowed_by"), outside=why)]
         session["allowed_by"] = None
-        return [dict(pending, ts=event["ts"], event_ids=pending["event_ids"] + [event["id"]], allowlist=outside,
+        return [dict(pending, ts=event["ts"], event_ids=pending["event_ids"] + [event["id"]],
+                     event_times=pending["event_times"] + [event["ts"]], allowlist=outside,
                      reason=f"{pending['reason']}; {outside_reason(outside)}", session=event["session"])]
 
     @staticmethod

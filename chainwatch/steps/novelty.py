@@ -40,10 +40,12 @@ def observe(state: dict, event: dict, is_creation_target: bool, horizon_ms: int,
     if ts - origin > max_age_ms or nov["emitted_for"] == origin:
         return None
     nov["emitted_for"] = origin
+    by_creation = basis == "created" and nov["creation_id"] != "inventory"
     return {
         "step": NEW_IDENTITY, "ts": ts, "basis": basis,
         "created_at": nov["created"], "first_seen": nov["first_seen"] if nov["first_seen"] is not None else ts,
         "created_by": nov["created_by"], "identity_age_ms": max(0, ts - origin),
-        "event_ids": [nov["creation_id"] if basis == "created" and nov["creation_id"] != "inventory" else event["id"]],
+        "event_ids": [nov["creation_id"] if by_creation else event["id"]],
+        "event_times": [nov["created"] if by_creation else ts],
         "max_age_ms": max_age_ms,
     }

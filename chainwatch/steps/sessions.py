@@ -44,7 +44,8 @@ def start_session(state: dict, event: dict, reason: str) -> dict:
                        burst_emitted=earlier["burst_emitted"], origin_emitted=earlier["origin_emitted"])
     sessions[assume["session"]] = session
     return {
-        "step": CROSS_ACCOUNT_ENTRY, "ts": event["ts"], "event_ids": [event["id"]], "reason": reason,
+        "step": CROSS_ACCOUNT_ENTRY, "ts": event["ts"], "event_ids": [event["id"]], "event_times": [event["ts"]],
+        "reason": reason,
         "role": assume["role"], "session": assume["session"], "session_arn": assume["session_arn"],
         "session_name": assume["session_name"], "method": assume["method"], "caller": assume["caller"],
         "caller_type": assume.get("caller_type", ""), "outside_account": assume["caller_account"],
@@ -64,9 +65,9 @@ def expire(state: dict, ts: int, ttl_ms: int) -> None:
         del sessions[key]
 
 
-def note_origin(session: dict, verdict: dict, event_id: str) -> None:
+def note_origin(session: dict, verdict: dict, event: dict) -> None:
     if len(session["origins"]) < _MAX_CALLS:
-        session["origins"].append(dict(verdict, event_id=event_id))
+        session["origins"].append(dict(verdict, event_id=event["id"], event_ts=event["ts"]))
 
 
 def observe_call(session: dict, event: dict, category: str | None, span_ms: int, min_calls: int) -> list[dict]:
@@ -83,11 +84,12 @@ def observe_call(session: dict, event: dict, category: str | None, span_ms: int,
         steps.append({"step": PRIVILEGED_BURST, "ts": ts, "first_ts": recent[0]["ts"], "last_ts": ts,
                       "calls": recent, "call_count": len(recent), "min_calls": min_calls, "span_ms": span_ms,
                       "categories": sorted({c["category"] for c in recent}),
-                      "event_ids": [c["id"] for c in recent]})
+                      "event_ids": [c["id"] for c in recent], "event_times": [c["ts"] for c in recent]})
     if session["burst_emitted"] and not session["origin_emitted"]:
         unfamiliar = [o for o in session["origins"] if o["unfamiliar"]]
         if unfamiliar:
             session["origin_emitted"] = True
+            times = {o["event_id"]: o.get("event_ts", ts) for o in unfamiliar}   # event_ts: states before 2026-11-30
             steps.append({"step": UNFAMILIAR_ORIGIN, "ts": ts, "origins": unfamiliar[:20],
-                          "event_ids": sorted({o["event_id"] for o in unfamiliar})})
+                          "event_ids": sorted(times), "event_times": [times[i] for i in sorted(times)]})
     return steps

@@ -51,5 +51,5 @@ def observe(state: dict, event: dict, window_ms: int, floor: int, multiplier: fl
         "bucket_count": len(buckets), "actions": sorted({r[4] for r in reads}),
         "threshold": threshold, "floor": floor, "baseline": round(baseline, 2), "baseline_basis": basis,
         "window_ms": window_ms, "event_ids": [r[3] for r in reads][:max_ids],
-        "event_ids_truncated": count > max_ids,
+        "event_times": [r[0] for r in reads][:max_ids], "event_ids_truncated": count > max_ids,
     }

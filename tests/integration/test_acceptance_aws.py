@@ -6,6 +6,7 @@ then checks the findings of its own key. Parallelism 2 exercises the keyed shuff
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from datetime import datetime, timezone
 
@@ -111,6 +112,45 @@ def test_an1348_finding_carries_outside_account_session_calls_and_origin(by_key)
     assert origin["ip"] == "91.219.236.15"
     assert origin["autonomous_system"]["number"] == 48693 and origin["location"]["country"] == "UA"
     assert "sessionToken" not in str(finding) and "IQoJb3JpZ2luX2VjEXAMPLETOKEN" not in str(finding)
+
+
+def test_an1328_message_tells_the_chain_with_its_numbers(by_key):
+    (finding,) = by_key["arn:aws:iam::111122223333:role/p1-svc-sync"]
+    spike = next(e for e in finding["evidences"] if e["step"] == "object_access_spike")["details"]
+    message = finding["message"]
+    assert message.startswith("AN1328: p1-svc-sync (Role, AWS account 111122223333) was created 2026-")
+    assert "by arn:aws:iam::111122223333:user/alice; " in message
+    assert f"later it read {spike['reads']:,} objects (" in message and "from 3 buckets (" in message
+    assert f"the peer group's baseline of {spike['baseline']:g} reads per 10m" in message
+    assert "later it sent " in message and "45.155.205.17 (XHOST-NET, AS208091, RU)" in message
+
+
+def test_related_events_carry_their_own_times_and_techniques_their_own_tactics(by_key):
+    from chainwatch.units import parse_timestamp_ms
+    (scenario,) = [s for s in SCENARIOS if s.key == "arn:aws:iam::111122223333:role/p1-svc-sync"]
+    record_times = {r["eventID"]: parse_timestamp_ms(r["eventTime"]) for r in scenario.records}
+    (finding,) = by_key[scenario.key]
+    related = [e for e in finding["finding_info"]["related_events"] if e["uid"] in record_times]
+    assert len(related) > 3 and all(e["time"] == record_times[e["uid"]] for e in related)
+    assert len({e["time"] for e in related}) > 3          # not the step's time for all of them
+    tactics = {a["technique"]["uid"]: [t["name"] for t in a["tactics"]] for a in finding["finding_info"]["attacks"]}
+    assert tactics == {"T1136.003": ["Persistence"], "T1530": ["Collection"], "T1537": ["Exfiltration"],
+                       "T1567": ["Exfiltration"]}
+
+
+def test_explain_prints_the_timeline_of_a_finding_the_job_wrote(tmp_path, by_key, result, capsys):
+    from chainwatch.cli import main
+    findings = tmp_path / "findings.jsonl"
+    findings.write_text("".join(json.dumps(f) + "\n" for f in result.findings))
+    (finding,) = [f for s in SCENARIOS if s.name == "p11-stolen-partner" for f in by_key[s.key]]
+    assert main(["explain", finding["finding_info"]["uid"], "--findings", str(findings)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("AN1348  ")
+    assert "outside allowlist entry aws-partner-automation" in out
+    rows = [line for line in out.splitlines() if line[:4] == "2026"]          # the timeline table
+    times = [row[:20] for row in rows]
+    assert len(rows) >= 5 and times == sorted(times)
+    assert any("cross-account entry" in r for r in rows) and any("privileged burst" in r for r in rows)
 
 
 def _entry_step(by_key, name: str) -> dict:

@@ -116,10 +116,11 @@ def test_ecs_carries_every_step_with_its_evidence_and_event_ids(cases):
         assert [s["step"] for s in steps] == [s["step"] for s in model["steps"]]
         for step, source in zip(steps, model["steps"]):
             assert step["event_uids"] == source["event_ids"] and step["event_uids"]
+            assert step["event_times"] == source["event_times"] and len(step["event_times"]) == len(step["event_uids"])
             assert step["time"] == source["time"]
             # every evidence value except the ones ECS already holds elsewhere (principal, cloud)
             assert {k: v for k, v in source["evidence"].items() if k in step["details"]} == step["details"]
-            assert len(step["details"]) >= len(source["evidence"]) - 6
+            assert len(step["details"]) >= len(source["evidence"]) - 7
         assert doc["chainwatch"]["principal"] == model["principal"]
         assert doc["chainwatch"]["analytic"] == {"id": analytic, "window_ms": model["analytic"]["window_ms"]}
         assert json.loads(json.dumps(doc)) == doc

@@ -327,7 +327,7 @@ def test_burst_then_unfamiliar_origin():
     step = sessions.start_session(state, entry, "outside")
     assert (step["step"], step["session"], step["outside_account"]) == ("cross_account_entry", "ASIAKEY", OUTSIDE)
     session = state["sessions"]["ASIAKEY"]
-    sessions.note_origin(session, {"unfamiliar": True, "ip": "5.6.7.8"}, "assume")
+    sessions.note_origin(session, {"unfamiliar": True, "ip": "5.6.7.8"}, entry)
 
     def call(ts, category):
         event = {"ts": ts, "id": f"c{ts}", "action": "AttachRolePolicy", "service": "iam", "success": True}
