@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 
 from pyflink.common import Duration, Types, WatermarkStrategy
-from pyflink.datastream import MapFunction, StreamExecutionEnvironment
+from pyflink.datastream import KeyedProcessFunction, MapFunction, StreamExecutionEnvironment
+from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 
 from chainwatch import jvm, uids
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
+from chainwatch.findings.suppression import group_key, suppress
 from chainwatch.metrics import Metrics
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
 from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED
 from chainwatch.steps.operators import (BATCH_ROW_TYPE, LATE, STEP_ROW_TYPE, IdentityStepsOperator,
-                                        WorkloadResolver)
+                                        WorkloadResolver, state_ttl)
 
 HOLD_ALL, FILES, LIVE = "hold-all", "files", "live"
 
@@ -52,6 +54,25 @@ class FormatFinding(MapFunction):
     def map(self, row):
         self.found.inc()
         return json.dumps(to_ocsf(build_finding(self.pattern, row.as_dict())), separators=(",", ":"))
+
+
+class Suppress(KeyedProcessFunction):
+    """One finding per group and period, counting repeats (findings.suppression), keyed by group.
+    The group's state expires a period after it was written (processing time; only to free
+    memory: whether a match repeats is decided in event time)."""
+
+    def __init__(self, pattern):
+        self.suppression = pattern.suppress
+
+    def open(self, runtime_context):
+        descriptor = ValueStateDescriptor("suppression", Types.PICKLED_BYTE_ARRAY())
+        descriptor.enable_time_to_live(state_ttl(max(self.suppression.for_ms, 1)))
+        self.state = runtime_context.get_state(descriptor)
+
+    def process_element(self, finding, ctx):
+        state, out = suppress(self.state.value(), json.loads(finding), self.suppression)
+        self.state.update(state)
+        yield json.dumps(out, separators=(",", ":"))
 
 
 def _step_table(t_env: StreamTableEnvironment, step_rows):
@@ -120,7 +141,8 @@ def build_steps(config, batches, *, restorable: bool = False):
 
 
 def build_matches(env, patterns, step_rows, t_env=None, *, restorable: bool = False):
-    """CEP: one MATCH_RECOGNIZE per pattern over the step rows only; the findings as OCSF JSON.
+    """CEP: one MATCH_RECOGNIZE per pattern over the step rows only; the findings as OCSF JSON,
+    each pattern's suppressed by group (findings.suppression).
     When restorable each pattern's SQL operators get the uids `cep-<pattern id>-<n>-<kind>`
     (uids.table_uids), so a savepoint's partial matches map onto a job whose other patterns,
     sources or sinks changed."""
@@ -132,5 +154,9 @@ def build_matches(env, patterns, step_rows, t_env=None, *, restorable: bool = Fa
             uids.table_uids(t_env, uids.cep_prefix(pattern.id))     # to_data_stream translates the query now
         matches = t_env.to_data_stream(t_env.sql_query(compile_pattern(pattern)))
         formatted = matches.map(FormatFinding(pattern), Types.STRING()).name(f"{pattern.id} findings")
+        suppression = pattern.suppress
+        formatted = _uid(formatted.key_by(lambda f: group_key(json.loads(f), suppression), Types.STRING())
+                         .process(Suppress(pattern), Types.STRING()).name(f"{pattern.id} suppression"),
+                         uids.suppress(pattern.id), restorable)
         findings = formatted if findings is None else findings.union(formatted)
     return findings

@@ -69,7 +69,9 @@ def summary_lines(result: ReplayResult) -> list[str]:
                      "notices): a finding needing them may be missed (raise the delay, or --hold-all)")
     lines += [
         f"egress flows with no identity bound: {result.unattributed_egress}",
-        f"findings:              {len(result.findings)}",
+        f"findings:              {len(result.findings)}" + (f" ({updates} of them updates of an earlier one: a "
+                                                               "repeat within the pattern's suppress period)"
+                                                               if (updates := result.finding_updates()) else ""),
     ]
     for analytic, n in sorted(result.findings_by_analytic().items()):
         lines.append(f"  {analytic}: {n}")

@@ -25,6 +25,10 @@ class ReplayResult:
     def findings_by_analytic(self) -> Counter:
         return Counter(f["finding_info"]["analytic"]["uid"] for f in self.findings)
 
+    def finding_updates(self) -> int:
+        """Records that update an earlier finding (a suppressed repeat: findings.suppression)."""
+        return sum(1 for f in self.findings if f.get("activity_id") == 2)
+
     def absorb(self, kind: str, body: str) -> None:
         """One collected output of a job, by its tag."""
         if kind == FINDING:

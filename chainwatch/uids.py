@@ -50,6 +50,11 @@ def parse(name: str) -> str:
     return f"parse-{name}"
 
 
+def suppress(pattern_id: str) -> str:
+    """A pattern's suppression: the first finding of each group and its count (findings.suppression)."""
+    return f"suppress-{pattern_id}"
+
+
 def cep_prefix(pattern_id: str) -> str:
     """The prefix of the planner's uids for a pattern's SQL operators (MATCH_RECOGNIZE)."""
     return f"cep-{pattern_id}"

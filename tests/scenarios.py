@@ -129,11 +129,27 @@ def an1348() -> list[Scenario]:
     # The partner's credentials used from elsewhere: outside its allowlist entry (tests/data/allowlist.yaml).
     stolen = _entry("p11-stolen-partner", partner, "PartnerAccess", ATTACKER_IP, 7 * 60 + 30, history_ip="81.2.69.10")
     stolen.expect = 1
-    hijacked = _entry("p12-partner-session-used-elsewhere", partner, "PartnerAccess", "81.2.69.10", 7 * 60 + 45)
+    # Another partner principal than p11's: AN1348 suppresses by role and outside principal.
+    hijacked = _entry("p12-partner-session-used-elsewhere", user(PARTNER, "partner-ops"), "PartnerAccess", "81.2.69.10",
+                      7 * 60 + 45)
     for record in hijacked.records[1:]:      # let in from the office; its calls then come from elsewhere
         record["sourceIPAddress"] = HIJACK_IP
     hijacked.expect = 1
     return [positive, stolen, hijacked] + negatives
+
+
+def suppression_scenarios() -> list[Scenario]:
+    """A principal repeating the AN1328 chain three times in a day (created again each time, as a
+    contractor account recycled by a script would be): three matches, one finding, counted three
+    times (AN1328's suppress: by principal, for 24h). Its records share one uid, so it is kept
+    out of all_scenarios, whose users count one finding per uid."""
+    name = "p4-contractor"
+    repeat = Scenario("p4-chain-three-times", "AN1328", f"arn:aws:iam::{ORG}:user/{name}", 3)
+    for n, hour in enumerate((12, 16, 20)):
+        repeat.records.append(create_user(at(DAY, hours=hour), ALICE, ORG, name, seed=f"p4-create-{n}"))
+        repeat.records += _reads(user(ORG, name), 250, hour * 60 + 15, 8, "45.155.205.41", f"p4-{n}",
+                                 nbytes=6_000_000)
+    return [repeat]
 
 
 def all_scenarios() -> list[Scenario]:

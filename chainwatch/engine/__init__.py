@@ -20,6 +20,7 @@ from chainwatch.engine.read import read_files
 from chainwatch.engine.workload import attribute_egress
 from chainwatch.findings.model import build_finding
 from chainwatch.findings.ocsf import to_ocsf
+from chainwatch.findings.suppression import group_key, suppress
 from chainwatch.results import ReplayResult
 from chainwatch.sources.files import find_inputs
 
@@ -45,9 +46,15 @@ def run(config, patterns, inputs) -> EngineResult:
     result.unattributed_egress = len(unattributed)
     rows = step_rows(config, identity_events(events, attributed))
     for pattern in patterns:
-        for match in pattern_matches(pattern, rows):
-            result.matches.append(match)
-            result.findings.append(finding_of(pattern, match))
+        groups: dict = {}      # what pipeline.Suppress keeps in keyed state
+        matches = pattern_matches(pattern, rows)
+        result.matches += matches
+        # in event time, as MATCH_RECOGNIZE emits them when the watermark passes
+        findings = sorted((finding_of(pattern, m) for m in matches), key=lambda f: (f["time"], f["metadata"]["uid"]))
+        for finding in findings:
+            group = group_key(finding, pattern.suppress)
+            groups[group], finding = suppress(groups.get(group), finding, pattern.suppress)
+            result.findings.append(finding)
     result.sort_findings()
     result.seconds = time.monotonic() - started
     return result

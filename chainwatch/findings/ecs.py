@@ -125,6 +125,7 @@ def to_ecs(ocsf: dict) -> dict:
             "principal": {"uid": user["uid"], "name": user["name"], "type": user["type"]},
             "identity": extra.get("identity"),
             "session": extra.get("session"),
+            "suppression": extra.get("suppression"),       # the group, its count, the period
             "steps": ocsf["evidences"],
             "sources": sources,
             "destinations": destinations,

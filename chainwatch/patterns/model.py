@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chainwatch.errors import ChainwatchError, Problem
+from chainwatch.findings.suppression import GROUP_FIELDS, Suppression
 from chainwatch.schema import Section
 from chainwatch.steps import STEP_NAMES
 from chainwatch.yamlload import load_yaml
@@ -45,6 +46,7 @@ class Pattern:
     steps: tuple[Step, ...]
     cases: tuple[Case, ...]
     path: str
+    suppress: Suppression = Suppression()
 
 
 def _case(section: Section) -> Case:
@@ -59,6 +61,18 @@ def _case(section: Section) -> Case:
         section._problem("", "a case needs events or flows")
     section.reject_unknown()
     return case
+
+
+def _suppression(root: Section) -> Suppression:
+    """`suppress: {by: [...], for: 24h}`; by defaults to the pattern's key, for to 24h; for: 0 is off."""
+    section = root.section("suppress")
+    by = section.str_list("by", ("key",))
+    unknown = [field for field in by if field not in GROUP_FIELDS]
+    if unknown or not by:
+        section._problem("by", f"group by one or more of {', '.join(GROUP_FIELDS)}, got {list(by)!r}")
+    period = section.duration("for", "24h")
+    section.reject_unknown()
+    return Suppression(tuple(by), period or 0)
 
 
 def load_pattern(path: str | Path) -> Pattern:
@@ -88,7 +102,8 @@ def load_pattern(path: str | Path) -> Pattern:
         id=pattern_id, name=root.str("name"), description=root.str("description", ""),
         techniques=techniques, tactics=tactics, key=root.str("key", choices=KEYS),
         window_ms=root.duration("window"), severity=root.str("severity", choices=SEVERITIES),
-        steps=tuple(steps), cases=tuple(_case(c) for c in root.sections("cases")), path=path)
+        steps=tuple(steps), cases=tuple(_case(c) for c in root.sections("cases")), path=path,
+        suppress=_suppression(root))
     root.reject_unknown()
     if Path(path).stem != pattern_id and pattern_id:
         root._problem("id", f"the file name must match the id ({pattern_id}.yaml)")

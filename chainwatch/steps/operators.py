@@ -39,7 +39,7 @@ def batch_row(batch: tuple) -> Row:
     return Row(bucket, batch, lane, time_ms)
 
 
-def _ttl(ms: int) -> StateTtlConfig:
+def state_ttl(ms: int) -> StateTtlConfig:
     # PyFlink's default background cleanup builds a RocksDB compaction-filter strategy with
     # Duration.of_days(30), a py4j call, whenever it is asked for its strategies. Python embedded
     # in a TaskManager (thread mode) has no py4j gateway: on a cluster the call fails, on the
@@ -227,7 +227,7 @@ class WorkloadResolver(EventTimeOrdered):
     def open(self, runtime_context: RuntimeContext):
         super().open(runtime_context)
         descriptor = MapStateDescriptor("bound", Types.STRING(), Types.STRING())    # key -> what it is bound to
-        descriptor.enable_time_to_live(_ttl(self.state_ttl_ms))
+        descriptor.enable_time_to_live(state_ttl(self.state_ttl_ms))
         self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
 
     def on_key_events(self, key, events, changed):
@@ -259,7 +259,7 @@ class IdentityStepsOperator(EventTimeOrdered):
     def open(self, runtime_context: RuntimeContext):
         super().open(runtime_context)
         descriptor = MapStateDescriptor("identity", Types.STRING(), Types.PICKLED_BYTE_ARRAY())    # identity -> its state
-        descriptor.enable_time_to_live(_ttl(self.config.job.state_ttl_ms))
+        descriptor.enable_time_to_live(state_ttl(self.config.job.state_ttl_ms))
         self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
         self.logic = IdentitySteps(self.config, load_inventory(self.config.novelty.inventory))
         # The history horizon when none is configured: the earliest event the job saw. Kept in

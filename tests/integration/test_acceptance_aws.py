@@ -15,9 +15,9 @@ import pytest
 from chainwatch.replay import replay, summary_lines
 from tests.builders import at, call, user, write_cloudtrail, write_flows
 from tests.findings_by_key import check_scenario, group_by_key
-from tests.scenarios import DAY, all_scenarios
+from tests.scenarios import DAY, all_scenarios, suppression_scenarios
 
-SCENARIOS = all_scenarios()
+SCENARIOS = all_scenarios() + suppression_scenarios()
 
 
 def _write(directory, scenarios, *, chronological_names: bool, shuffle_seed=None):
@@ -151,6 +151,27 @@ def test_explain_prints_the_timeline_of_a_finding_the_job_wrote(tmp_path, by_key
     times = [row[:20] for row in rows]
     assert len(rows) >= 5 and times == sorted(times)
     assert any("cross-account entry" in r for r in rows) and any("privileged burst" in r for r in rows)
+
+
+def test_an1328_a_principal_repeating_the_chain_three_times_in_a_day_is_one_finding_counted_three_times(by_key):
+    (scenario,) = suppression_scenarios()
+    records = sorted(by_key[scenario.key], key=lambda f: f["count"])
+    assert [f["count"] for f in records] == [1, 2, 3]
+    assert len({f["finding_info"]["uid"] for f in records}) == 1 == len({f["metadata"]["uid"] for f in records})
+    assert [f["activity_name"] for f in records] == ["Create", "Update", "Update"]
+    matches = [f["unmapped"]["chainwatch"]["suppression"]["match_uid"] for f in records]
+    assert len(set(matches)) == 3 and matches[0] == records[0]["finding_info"]["uid"]
+    first, last = records[0], records[-1]
+    creations = [r["eventID"] for r in scenario.records if r["eventName"] == "CreateUser"]
+    assert [e["uid"] for e in first["finding_info"]["related_events"] if e["type"] == "new_identity"] == creations[:1]
+    assert [e["uid"] for e in last["finding_info"]["related_events"] if e["type"] == "new_identity"] == creations[2:]
+    assert last["finding_info"]["first_seen_time"] == first["finding_info"]["first_seen_time"]
+    assert last["message"].startswith("Seen 3 times since ")
+    assert last["unmapped"]["chainwatch"]["suppression"]["group"] == {"principal": scenario.key}
+
+
+def test_the_replay_summary_counts_the_updates(result):
+    assert "(2 of them updates of an earlier one" in "\n".join(summary_lines(result))
 
 
 def _entry_step(by_key, name: str) -> dict:
