@@ -189,43 +189,11 @@ def load_config(path: str | Path | None = None) -> Config:
     enrich.reject_unknown()
 
     steps = root.section("steps", required=True)
-    nov = steps.section("novelty")
-    history_start = nov.raw("history_start", None)
-    if isinstance(history_start, datetime):  # YAML reads an unquoted timestamp as a datetime
-        history_start = history_start.isoformat()
-    novelty = NoveltyConfig(
-        max_age_ms=nov.duration("max_age", "24h"),
-        learning_period_ms=nov.duration("learning_period", "7d"),
-        history_start_ms=_timestamp(nov, "history_start", history_start),
-        inventory=_resolve(base, nov.str("inventory", None)),
-    )
-    nov.reject_unknown()
-    spk = steps.section("object_access_spike")
-    spike = SpikeConfig(
-        window_ms=spk.duration("window", "10m"),
-        floor_reads=spk.int("floor_reads", 100, minimum=1),
-        multiplier=spk.float("multiplier", 10.0, minimum=1),
-        min_history_windows=spk.int("min_history_windows", 6, minimum=1),
-        peer_baselines=_peer_baselines(spk.section("peer_baselines")),
-    )
-    spk.reject_unknown()
-    egr = steps.section("exfiltration")
-    egress = EgressConfig(egr.duration("window", "1h"), egr.size("min_bytes", "100MB"))
-    egr.reject_unknown()
-    xac = steps.section("cross_account_entry")
-    cross = CrossAccountConfig(xac.str_list("org_accounts"), xac.str_list("trusted_accounts"),
-                               xac.str_list("trusted_principals"))
-    xac.reject_unknown()
-    warnings += _legacy_trust(xac, cross)
-    bur = steps.section("privileged_burst")
-    burst = BurstConfig(bur.duration("span", "5m"), bur.int("min_calls", 3, minimum=1),
-                        bur.duration("session_ttl", "12h"))
-    bur.reject_unknown()
-    fam = steps.section("unfamiliar_origin")
-    familiarity = FamiliarityConfig(fam.duration("learning_period", "7d"),
-                                    _expected_networks(fam.section("expected_networks")))
-    fam.reject_unknown()
+    sections = _step_sections(steps, base)      # derived from steps.registry
     steps.reject_unknown()
+    novelty, spike, egress, cross, burst, familiarity = (sections[attr] for attr in (
+        "novelty", "spike", "egress", "cross_account", "burst", "familiarity"))
+    warnings += _legacy_trust(steps.section("cross_account_entry"), cross)
 
     job_s = root.section("job")
     job = JobConfig(
@@ -254,6 +222,40 @@ def load_config(path: str | Path | None = None) -> Config:
     return Config(str(path), sources, kafka, patterns_dir, time_cfg, networks, geoip, novelty, spike,
                   egress, cross, burst, familiarity, job, reference, sinks, load_allowlist(allowlist_path),
                   tuple(warnings))
+
+
+_SECTION_TYPES = {"novelty": NoveltyConfig, "spike": SpikeConfig, "egress": EgressConfig,
+                  "cross_account": CrossAccountConfig, "burst": BurstConfig, "familiarity": FamiliarityConfig}
+
+
+def _param(section: Section, param, base: Path):
+    """One step parameter (steps.registry.Param) from its config section, by its kind."""
+    if param.kind in ("duration", "size", "str_list"):
+        return getattr(section, param.kind)(param.name, param.default)
+    if param.kind in ("int", "float"):
+        return getattr(section, param.kind)(param.name, param.default, minimum=param.minimum)
+    if param.kind == "timestamp":
+        value = section.raw(param.name, None)
+        if isinstance(value, datetime):  # YAML reads an unquoted timestamp as a datetime
+            value = value.isoformat()
+        return _timestamp(section, param.name, value)
+    if param.kind == "path":
+        return _resolve(base, section.str(param.name, None))
+    if param.kind == "float_map":
+        return _peer_baselines(section.section(param.name))
+    return _expected_networks(section.section(param.name))      # network_map
+
+
+def _step_sections(steps: Section, base: Path) -> dict:
+    """{Config attribute: its dataclass} for every step kind of the registry."""
+    from chainwatch.steps.registry import STEPS
+    result = {}
+    for kind in STEPS:
+        section = steps.section(kind.section)
+        result[kind.config_attr] = _SECTION_TYPES[kind.config_attr](
+            **{param.field: _param(section, param, base) for param in kind.params})
+        section.reject_unknown()
+    return result
 
 
 def _legacy_trust(section: Section, cross: CrossAccountConfig) -> list[Problem]:

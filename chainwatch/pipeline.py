@@ -100,7 +100,7 @@ def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_
     Flink and no pickling per batch and key; the same state, as the processing-time TTL cannot
     pass within a replay), and the case job builds a pipeline per case in one job, where the
     same uids would collide."""
-    steps, unattributed, late = build_steps(config, events, restorable=restorable)
+    steps, unattributed, late = build_steps(config, events, restorable=restorable, patterns=patterns)
     return build_matches(env, patterns, steps, t_env, restorable=restorable), unattributed, late
 
 
@@ -112,7 +112,7 @@ def _keyed(*streams):
     return jvm.keyed_by_bucket(streams[0].union(*streams[1:]) if len(streams) > 1 else streams[0])
 
 
-def build_steps(config, batches, *, restorable: bool = False):
+def build_steps(config, batches, *, restorable: bool = False, patterns=None):
     """Enrich and steps over batch rows (steps.lanes, steps.operators.batch_row): egress flows are
     bound to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
@@ -129,7 +129,7 @@ def build_steps(config, batches, *, restorable: bool = False):
                       .name("resolve instance -> identity"), uids.RESOLVE_IDENTITY, restorable)
     step_rows = _uid(_keyed(jvm.lane(batches, IDENTITY, "identity activity"),
                             jvm.lane(attributed, IDENTITY, "attributed egress"))
-                     .process(IdentityStepsOperator(config, restorable), output_type=STEP_ROW_TYPE)
+                     .process(IdentityStepsOperator(config, restorable, patterns), output_type=STEP_ROW_TYPE)
                      .name("identity steps"),
                      uids.IDENTITY_STEPS, restorable)
     unattributed = jvm.lane(attributed, UNATTRIBUTED, "unattributed egress").flat_map(

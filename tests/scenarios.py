@@ -12,7 +12,7 @@ from tests.builders import (assume_role, at, call, create_role, create_user, flo
                             role_session, session_key, user)
 
 ORG = "111122223333"
-PARTNER = "777788889999"          # trusted_accounts in the test config
+PARTNER = "777788889999"          # an allowlist entry in the test config (tests/data/allowlist.yaml)
 VENDOR = "555566667777"           # untrusted, but has reached role/OpsAccess from AWS for weeks
 OUTSIDER = "999900001111"
 EXFIL_IP = "45.155.205.17"        # RU, AS208091 in the test GeoIP databases

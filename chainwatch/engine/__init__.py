@@ -44,7 +44,7 @@ def run(config, patterns, inputs) -> EngineResult:
     events = read_files(config, files, result)
     attributed, unattributed = attribute_egress(events)
     result.unattributed_egress = len(unattributed)
-    rows = step_rows(config, identity_events(events, attributed))
+    rows = step_rows(config, identity_events(events, attributed), patterns)
     for pattern in patterns:
         groups: dict = {}      # what pipeline.Suppress keeps in keyed state
         matches = pattern_matches(pattern, rows)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import copy
 import json
 
-from chainwatch.steps.identity import IdentitySteps, identity_key
+from chainwatch.steps.identity import identity_key
 from chainwatch.steps.lanes import IDENTITY, event_order, lanes
 from chainwatch.steps.inventory import load_inventory
+from chainwatch.steps.variants import StepVariants, step_column
 
 STEP_ROW_FIELDS = ("principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence", "order_ts")
 
@@ -27,9 +28,9 @@ def identity_events(events: list[dict], attributed: list[tuple]) -> list[dict]:
     return [event for _ts, _n, event in sorted(activity + attributed, key=lambda t: (*event_order(t[2]), t[1]))]
 
 
-def step_rows(config, events: list[dict]) -> list[dict]:
+def step_rows(config, events: list[dict], patterns=None) -> list[dict]:
     """Rows with the operator's columns (evidence as its JSON text), in emission order."""
-    logic = IdentitySteps(config, load_inventory(config.novelty.inventory))
+    logic = StepVariants(config, patterns, load_inventory(config.novelty.inventory))
     states: dict[str, dict] = {}
     history_start = config.novelty.history_start_ms
     rows = []
@@ -42,7 +43,8 @@ def step_rows(config, events: list[dict]) -> list[dict]:
         emitted = logic.process(key, state, event, history_start)
         states[key] = state
         for seq, row in enumerate(emitted):
-            rows.append({"principal": row["principal"], "session": row["session"], "step": row["step"],
+            rows.append({"principal": row["principal"], "session": row["session"],
+                         "step": step_column(row["step"], row.get("variant", "")),
                          "ts": row["ts"], "seq": seq, "account": row["account"], "region": row["region"],
                          "cloud": row["cloud"], "evidence": json.dumps(row, default=str, separators=(",", ":")),
                          "order_ts": row["ts"]})       # in order: no row is late here

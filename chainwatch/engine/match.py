@@ -16,6 +16,8 @@ Flink's CEP NFA keeps every branch, so at each row that can be Sn:
 """
 from __future__ import annotations
 
+from chainwatch.steps.variants import step_column
+
 from bisect import bisect_right
 
 
@@ -53,7 +55,7 @@ def _partition_matches(rows: list[dict], steps: list[str], window_ms: int) -> li
 
 def pattern_matches(pattern, rows: list[dict]) -> list[dict]:
     """The query's output rows as dicts (what Row.as_dict() gives FormatFinding), partition by partition."""
-    steps = [s.step for s in pattern.steps]
+    steps = [step_column(s.step, pattern.variant) for s in pattern.steps]     # the rows its query reads
     wanted = set(steps)
     partitions: dict[str, list[dict]] = {}
     for row in rows:

@@ -15,19 +15,13 @@ as `flattened` in the index template: step details differ per step type.
 from __future__ import annotations
 
 from chainwatch.findings.attack import TACTICS, TECHNIQUES, tactic_reference, technique_reference
+from chainwatch.steps.registry import ecs_categories
 from chainwatch.units import format_timestamp
 
 ECS_VERSION = "8.11.0"
 
 # ECS event.category per step (a finding is always intrusion_detection); event.type "info"
 # is an expected type of each of these categories.
-_STEP_CATEGORIES = {
-    "new_identity": ("iam",),
-    "external_exfiltration": ("network",),
-    "cross_account_entry": ("authentication", "iam"),
-    "privileged_burst": ("iam", "configuration"),
-    "unfamiliar_origin": ("authentication",),
-}
 
 
 def _unique(values) -> list:
@@ -94,7 +88,7 @@ def to_ecs(ocsf: dict) -> dict:
         "tags": ["chainwatch", analytic["uid"]],
         "event": {
             "kind": "alert",
-            "category": ["intrusion_detection"] + _unique(c for s in steps for c in _STEP_CATEGORIES.get(s, ())),
+            "category": ["intrusion_detection"] + _unique(c for s in steps for c in ecs_categories(s)),
             "type": ["info"],
             "id": info["uid"],
             "severity": ocsf["severity_id"],

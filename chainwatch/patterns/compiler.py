@@ -15,6 +15,7 @@ row's rt is after its event time, so a chain it completes must also fit the wind
 from __future__ import annotations
 
 from chainwatch.patterns.model import Pattern
+from chainwatch.steps.variants import step_column
 
 STEP_TABLE = "steps"
 
@@ -35,7 +36,7 @@ def _variables(pattern: Pattern) -> list[str]:
 
 
 def _source(pattern: Pattern) -> str:
-    steps = ", ".join(sorted({_quote(s.step) for s in pattern.steps}))
+    steps = ", ".join(sorted({_quote(step_column(s.step, pattern.variant)) for s in pattern.steps}))
     return f"(SELECT * FROM {STEP_TABLE} WHERE step IN ({steps}) AND {pattern.key} <> '')"
 
 
@@ -58,7 +59,7 @@ def _define(pattern: Pattern) -> str:
     variables = _variables(pattern)
     clauses = []
     for n, (var, step) in enumerate(zip(variables, pattern.steps)):
-        clause = f"{var} AS {var}.step = {_quote(step.step)}"
+        clause = f"{var} AS {var}.step = {_quote(step_column(step.step, pattern.variant))}"
         if n:     # in event time: not before the previous step, within the window of the first
             clause += (f" AND {var}.ts >= {variables[n - 1]}.ts"
                        f" AND {var}.ts - {variables[0]}.ts < {pattern.window_ms}")

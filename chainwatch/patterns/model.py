@@ -9,6 +9,7 @@ from chainwatch.errors import ChainwatchError, Problem
 from chainwatch.findings.suppression import GROUP_FIELDS, Suppression
 from chainwatch.schema import Section
 from chainwatch.steps import STEP_NAMES
+from chainwatch.steps.registry import BY_NAME, OVERRIDABLE
 from chainwatch.yamlload import load_yaml
 
 KEYS = ("principal", "session")
@@ -22,6 +23,7 @@ class Step:
     name: str
     step: str
     description: str
+    params: tuple = ()        # (name, value) pairs in place of the job's steps.<section> values
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,19 @@ class Pattern:
     path: str
     suppress: Suppression = Suppression()
 
+    @property
+    def overrides(self) -> dict:
+        """{step kind: {param: value}} this pattern sets for itself."""
+        result: dict = {}
+        for step in self.steps:
+            result.setdefault(step.step, {}).update(step.params)
+        return {step: params for step, params in result.items() if params}
+
+    @property
+    def variant(self) -> str:
+        """Its own set of step parameters (the pattern's id) or the job's (""): steps.variants."""
+        return self.id if self.overrides else ""
+
 
 def _case(section: Section) -> Case:
     expect = section.int("expect_findings", minimum=0)
@@ -61,6 +76,28 @@ def _case(section: Section) -> Case:
         section._problem("", "a case needs events or flows")
     section.reject_unknown()
     return case
+
+
+def _params(item: Section, kind: str | None) -> tuple:
+    """A step's `params:` (steps.registry): the scalar parameters of its kind, converted."""
+    section = item.section("params")
+    if kind not in BY_NAME:
+        section.used.update(section.data)
+        return ()
+    values = []
+    for name in list(section.data):
+        param = BY_NAME[kind].param(str(name))
+        if param is None or param.kind not in OVERRIDABLE:
+            allowed = [p.name for p in BY_NAME[kind].params if p.kind in OVERRIDABLE]
+            why = "is the job's (set it in the config)" if param else "is not a parameter of it"
+            section._problem(str(name), f"{why}; a pattern may set {', '.join(allowed)} for {kind}")
+            section.used.add(name)
+            continue
+        getter = getattr(section, param.kind)
+        value = getter(name, minimum=param.minimum) if param.kind in ("int", "float") else getter(name)
+        if value is not None:
+            values.append((param.name, value))
+    return tuple(values)
 
 
 def _suppression(root: Section) -> Suppression:
@@ -89,9 +126,14 @@ def load_pattern(path: str | Path) -> Pattern:
             mitre._problem("techniques", f"not an ATT&CK technique id like T1530 or T1098.001: {technique!r}")
     tactics = mitre.str_list("tactics")
     mitre.reject_unknown()
+    key = root.str("key", choices=KEYS)
     steps = []
     for item in root.sections("steps", required=True):
-        steps.append(Step(item.str("name"), item.str("step", choices=STEP_NAMES), item.str("description", "")))
+        kind = item.str("step", choices=STEP_NAMES)
+        if kind in BY_NAME and key in KEYS and BY_NAME[kind].key != key:
+            item._problem("step", f"{kind} is computed per {BY_NAME[kind].key}; this pattern is keyed by {key}, "
+                                  "so it could never match")
+        steps.append(Step(item.str("name"), kind, item.str("description", ""), _params(item, kind)))
         item.reject_unknown()
     if len(steps) < 2:
         root._problem("steps", f"a chain needs at least two steps, got {len(steps)}")
@@ -100,7 +142,7 @@ def load_pattern(path: str | Path) -> Pattern:
         root._problem("steps", f"step names must be unique: {names}")
     pattern = Pattern(
         id=pattern_id, name=root.str("name"), description=root.str("description", ""),
-        techniques=techniques, tactics=tactics, key=root.str("key", choices=KEYS),
+        techniques=techniques, tactics=tactics, key=key,
         window_ms=root.duration("window"), severity=root.str("severity", choices=SEVERITIES),
         steps=tuple(steps), cases=tuple(_case(c) for c in root.sections("cases")), path=path,
         suppress=_suppression(root))

@@ -13,9 +13,9 @@ from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig
 
 from chainwatch.metrics import Metrics
-from chainwatch.steps.identity import IdentitySteps
 from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED, batches, by_key, event_order
 from chainwatch.steps.inventory import load_inventory
+from chainwatch.steps.variants import StepVariants, step_column
 from chainwatch.steps.workload import binding_value, resolve, workload_instance
 
 # `order_ts`: the row's place in event time for MATCH_RECOGNIZE (its rowtime). Its own time, unless its
@@ -253,15 +253,15 @@ class WorkloadResolver(EventTimeOrdered):
 class IdentityStepsOperator(EventTimeOrdered):
     lane = IDENTITY
 
-    def __init__(self, config, restorable: bool = True):
-        self.config, self.restorable = config, restorable
+    def __init__(self, config, restorable: bool = True, patterns=None):
+        self.config, self.restorable, self.patterns = config, restorable, patterns
 
     def open(self, runtime_context: RuntimeContext):
         super().open(runtime_context)
         descriptor = MapStateDescriptor("identity", Types.STRING(), Types.PICKLED_BYTE_ARRAY())    # identity -> its state
         descriptor.enable_time_to_live(state_ttl(self.config.job.state_ttl_ms))
         self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
-        self.logic = IdentitySteps(self.config, load_inventory(self.config.novelty.inventory))
+        self.logic = StepVariants(self.config, self.patterns, load_inventory(self.config.novelty.inventory))
         # The history horizon when none is configured: the earliest event the job saw. Kept in
         # operator memory and copied into every key's state, so that after a restore the first
         # key touched brings it back (only events of brand-new keys before that see a later
@@ -277,7 +277,8 @@ class IdentityStepsOperator(EventTimeOrdered):
                 state["history_start"] = self.history_start
             rows = self.logic.process(key, state, event, self.history_start)
             for seq, row in enumerate(rows):
-                yield Row(row["principal"], row["session"], row["step"], row["ts"], seq, row["account"],
+                yield Row(row["principal"], row["session"], step_column(row["step"], row.get("variant", "")),
+                          row["ts"], seq, row["account"],
                           row["region"], row["cloud"], json.dumps(row, default=str, separators=(",", ":")),
                           max(row["ts"], self.flush_time))
         changed[key] = state

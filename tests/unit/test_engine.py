@@ -135,15 +135,16 @@ def test_workload_hops_match_the_flink_operator(sample):
 
 
 def test_identity_steps_match_the_flink_operator(sample):
-    from chainwatch.steps.identity import IdentitySteps, identity_key
+    from chainwatch.steps.identity import identity_key
     from chainwatch.steps.inventory import load_inventory
     from chainwatch.steps.operators import STEP_ROW_FIELDS as JOB_FIELDS, IdentityStepsOperator
+    from chainwatch.steps.variants import StepVariants
     config, events = sample
     assert list(STEP_ROW_FIELDS) == JOB_FIELDS
     inputs = identity_events(events, attribute_egress(events)[0])
     operator = IdentityStepsOperator(config)
     operator.key_state, operator.history_start = {}, config.novelty.history_start_ms  # what open() sets
-    operator.logic = IdentitySteps(config, load_inventory(config.novelty.inventory))
+    operator.logic = StepVariants(config, None, load_inventory(config.novelty.inventory))
     job_rows = []
     for event in json.loads(json.dumps(inputs)):
         operator.flush_time = event["ts"]               # as flushed in order by its own timer

@@ -1,0 +1,37 @@
+"""Step variants: the identity steps once per set of step parameters in use.
+
+Steps are computed once, before CEP, from the job's `steps.*` parameters. A pattern that sets
+its own (`steps: - {step: privileged_burst, params: {min_calls: 5}}`) gets its own variant: the
+same step logic with its parameters (steps.registry.with_params) over its own state, under
+state["variants"][pattern id]. Its rows carry `variant` and go to MATCH_RECOGNIZE as
+`<step>@<pattern id>` (step_column), which only that pattern's query reads. So two patterns
+using one step kind with different parameters each fire on exactly their own threshold, and a
+job whose patterns set nothing computes each step once, as before. No PyFlink.
+"""
+from __future__ import annotations
+
+from chainwatch.steps.identity import IdentitySteps
+from chainwatch.steps.registry import with_params
+
+
+def step_column(step: str, variant: str = "") -> str:
+    """What a step row's `step` column holds, and what a pattern's query selects."""
+    return f"{step}@{variant}" if variant else step
+
+
+class StepVariants:
+    def __init__(self, config, patterns=None, inventory: dict | None = None):
+        patterns = list(patterns or ())
+        self.main = IdentitySteps(config, inventory)
+        # the job's parameters are computed when a pattern uses them (or with no patterns given)
+        self.run_main = not patterns or any(not p.variant for p in patterns)
+        self.others = [(p.variant, IdentitySteps(with_params(config, p.overrides), inventory),
+                        {s.step for s in p.steps}) for p in patterns if p.variant]
+
+    def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
+        rows = self.main.process(key, state, event, history_start_ms) if self.run_main else []
+        for variant, logic, used in self.others:
+            own = state.setdefault("variants", {}).setdefault(variant, {})
+            rows += [dict(row, variant=variant) for row in logic.process(key, own, event, history_start_ms)
+                     if row["step"] in used]
+        return rows
