@@ -10,10 +10,14 @@ which entry it fell outside of and why (steps.identity). No PyFlink.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 from chainwatch.errors import ChainwatchError, Problem
 from chainwatch.schema import Section
@@ -193,3 +197,39 @@ def expired_entries(allowlist: Allowlist, now_ms: int) -> list[Problem]:
     return [Problem(allowlist.path or "", f"entries[{i}]", f"{entry.id} expired {entry.expires}: it no longer lets "
                     "anything in; renew it (with its owner) or remove it")
             for i, entry in enumerate(allowlist.entries) if now_ms >= entry.expires_ms]
+
+
+# --- which entries let anything in: the last replay's count, for `validate` ---------------------
+
+def usage_path(allowlist: Allowlist) -> Path:
+    """Where `chainwatch replay` leaves how many sessions each entry of this allowlist let in:
+    $XDG_STATE_HOME/chainwatch (default ~/.local/state/chainwatch), a file per allowlist path."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "chainwatch"
+    digest = hashlib.sha1(str(Path(allowlist.path or "").resolve()).encode()).hexdigest()[:12]
+    return base / f"allowlist-usage-{digest}.json"
+
+
+def record_usage(allowlist: Allowlist, uses: dict, when: str) -> Path | None:
+    """Keep a replay's count per entry (None when there is no allowlist or nowhere to write)."""
+    if not allowlist.path:
+        return None
+    path = usage_path(allowlist)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"allowlist": allowlist.path, "replayed_at": when,
+                                    "sessions": {entry.id: uses.get(entry.id, 0) for entry in allowlist.entries}}))
+    except OSError:
+        return None
+    return path
+
+
+def unused_entries(allowlist: Allowlist) -> list[Problem]:
+    """Warnings for entries that let no session in during the last replay (of those it knew)."""
+    try:
+        usage = json.loads(usage_path(allowlist).read_text())
+        sessions = usage["sessions"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [Problem(allowlist.path or "", f"entries[{i}]", f"{entry.id} let no session in during the last replay "
+                    f"({usage.get('replayed_at', '?')}): is it still needed, and as wide as it is?")
+            for i, entry in enumerate(allowlist.entries) if sessions.get(entry.id) == 0]

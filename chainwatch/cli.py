@@ -56,7 +56,9 @@ def cmd_replay(args) -> int:
     _write_jsonl(args.out, result.findings)
     if args.dlq:
         _write_jsonl(args.dlq, result.dead_letters)
-    print("\n".join(["chainwatch replay:"] + summary_lines(result)), file=sys.stderr)
+    print("\n".join(["chainwatch replay:"] + summary_lines(result, config.allowlist)), file=sys.stderr)
+    from chainwatch.allowlist import record_usage
+    record_usage(config.allowlist, result.allowlist_uses, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     if result.dead_letters and not args.dlq:
         print(f"  ({len(result.dead_letters)} dead letters not written: pass --dlq FILE)", file=sys.stderr)
     return 0
@@ -67,10 +69,10 @@ def cmd_validate(args) -> int:
     from chainwatch.patterns.compiler import compile_pattern
     for pattern in patterns:
         compile_pattern(pattern)
-    from chainwatch.allowlist import expired_entries
+    from chainwatch.allowlist import expired_entries, unused_entries
     for warning in config.warnings:      # deprecated keys: still honoured, each says how to migrate
         print(f"warning: {warning}", file=sys.stderr)
-    for warning in expired_entries(config.allowlist, int(time.time() * 1000)):
+    for warning in expired_entries(config.allowlist, int(time.time() * 1000)) + unused_entries(config.allowlist):
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{config.path}: ok ({len(config.sources)} sources, {len(patterns)} patterns: "
           f"{', '.join(p.id for p in patterns)})")

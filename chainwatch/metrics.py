@@ -35,6 +35,7 @@ COUNTERS = {
     "events": None,                # events they gave (a CloudTrail document gives many)
     "dead_lettered": "reason",     # records sent to the dead-letter output, by reason class
     "findings": "analytic",        # findings made, by pattern id
+    "allowlist_sessions": "entry",  # sessions an allowlist entry let in, by entry id (0: unused)
     "delivered": "sink",           # findings a HEC sink delivered, by sink name
     "delivery_failed": "sink",     # findings a sink could not deliver (sent to the dead-letter output)
 }

@@ -52,7 +52,7 @@ def replay(config, patterns, inputs, *, hold_all: bool = False, cluster=None, pr
     return result
 
 
-def summary_lines(result: ReplayResult) -> list[str]:
+def summary_lines(result: ReplayResult, allowlist=None) -> list[str]:
     counts = result.counts
     accounted = counts["normalised"] + counts["dead_lettered"]
     lines = [
@@ -75,6 +75,11 @@ def summary_lines(result: ReplayResult) -> list[str]:
     ]
     for analytic, n in sorted(result.findings_by_analytic().items()):
         lines.append(f"  {analytic}: {n}")
+    if allowlist is not None and allowlist.entries:
+        lines.append(f"allowlist entries:     {len(allowlist.entries)}, sessions let in: "
+                     + (", ".join(f"{e.id} {result.allowlist_uses[e.id]}" for e in allowlist.entries)))
+        unused = [e for e in allowlist.entries if not result.allowlist_uses[e.id]]
+        lines += [f"  {e.id} (owner {e.owner}) let nothing in: still needed?" for e in unused]
     gaps = blind_spots(result.coverage)
     lines.append(f"blind spots:           {len(gaps)}" + ("" if gaps else " (every account sent audit, object-access "
                                                                      "and flow events)"))

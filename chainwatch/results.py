@@ -16,6 +16,7 @@ class ReplayResult:
     files: int = 0
     skipped: list = field(default_factory=list)      # [{"path", "reason"}]: files and folders not read
     counts: Counter = field(default_factory=Counter)
+    allowlist_uses: Counter = field(default_factory=Counter)     # entry id -> sessions it let in
     findings: list = field(default_factory=list)
     dead_letters: list = field(default_factory=list)
     unattributed_egress: int = 0
@@ -36,7 +37,11 @@ class ReplayResult:
         elif kind == DEAD:
             self.dead_letters.append(json.loads(body))
         elif kind == LATE_NOTICE:     # a record already counted as normalised: a notice, not a loss
-            self.dead_letters.append(json.loads(body))
+            notice = json.loads(body)
+            if "allowlist_use" in notice:       # not a dead letter: a session an allowlist entry let in
+                self.allowlist_uses[notice["allowlist_use"]] += 1
+                return
+            self.dead_letters.append(notice)
             self.counts["late_arrivals"] += 1
         elif kind == STATS:
             stats = json.loads(body)

@@ -21,6 +21,7 @@ from chainwatch.pipeline import LIVE, build_pipeline, watermark_strategy
 from chainwatch.runtime import make_env
 from chainwatch.sinks.kafka import TableSinks
 from chainwatch.sources.flink import DEAD_LETTERS, normalise_lines
+from chainwatch.steps.operators import is_late_notice
 
 log = logging.getLogger("chainwatch.run")
 
@@ -52,7 +53,8 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
                                      "event time, all sources", uids.EVENT_TIME_MERGE)
     t_env = StreamTableEnvironment.create(env)
     findings, _unattributed, late = build_pipeline(env, config, patterns, events, t_env, restorable=True)
-    dead = late.union(*[s.get_side_output(DEAD_LETTERS) for s in normalised_streams])
+    # allowlist uses are counted by the identity operator's metrics (allowlist_sessions), not dead letters
+    dead = late.filter(is_late_notice).union(*[s.get_side_output(DEAD_LETTERS) for s in normalised_streams])
     table_sinks = TableSinks(t_env)
     _attach_sinks(table_sinks, config, findings, dead, out, dlq)
     return env, (table_sinks if table_sinks else None)

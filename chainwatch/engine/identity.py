@@ -41,6 +41,7 @@ def step_rows(config, events: list[dict], patterns=None) -> list[dict]:
             history_start = min(t for t in (history_start, state.get("history_start"), event["ts"]) if t is not None)
             state["history_start"] = history_start
         emitted = logic.process(key, state, event, history_start)
+        logic.take_allowlist_uses()       # the job counts them (replay summary); the engine does not
         states[key] = state
         for seq, row in enumerate(emitted):
             rows.append({"principal": row["principal"], "session": row["session"],

@@ -62,6 +62,7 @@ class IdentitySteps:
         self.config = config
         self.inventory = inventory or {}
         self.dedup_horizon_ms = max(config.spike.window_ms, config.egress.window_ms, config.burst.span_ms)
+        self.allowlist_uses: list[dict] = []     # sessions an allowlist entry let in, until taken
 
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
         """Update the identity's state with one event; return the step rows it completes."""
@@ -143,6 +144,7 @@ class IdentitySteps:
             if earlier is not None and not earlier.get("allowed_by"):
                 return []    # a re-entry into a session that already fell outside: it stays an entry
             session.update(allowed_by=allowed_by.id, pending_entry=dict(step, allowed_by=allowed_by.describe()))
+            self.allowlist_uses.append({"allowlist_use": allowed_by.id, "event_id": event["id"], "event_time_ms": event["ts"]})
             return []
         if outside:
             step["allowlist"] = outside

@@ -58,6 +58,12 @@ _NEVER = 2**63
 LATE = OutputTag("late-events", Types.STRING())
 
 
+def is_late_notice(notice: str) -> bool:
+    """The notices of the steps (build_steps' third output) are late-event dead letters
+    (late_notice) and allowlist uses (IdentityStepsOperator): only the first are dead letters."""
+    return '"allowlist_use"' not in notice
+
+
 def late_notice(event: dict, watermark: int) -> str:
     """The dead letter of an event that arrived behind event time. It is still processed, at the
     next watermark step and out of order, so it is a notice: a chain that needs it may be
@@ -262,6 +268,8 @@ class IdentityStepsOperator(EventTimeOrdered):
         descriptor.enable_time_to_live(state_ttl(self.config.job.state_ttl_ms))
         self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
         self.logic = StepVariants(self.config, self.patterns, load_inventory(self.config.novelty.inventory))
+        for entry in self.config.allowlist.entries:     # a series per entry, 0 until it lets a session in
+            self.metrics.inc("allowlist_sessions", 0, entry.id)
         # The history horizon when none is configured: the earliest event the job saw. Kept in
         # operator memory and copied into every key's state, so that after a restore the first
         # key touched brings it back (only events of brand-new keys before that see a later
@@ -282,3 +290,9 @@ class IdentityStepsOperator(EventTimeOrdered):
                           row["region"], row["cloud"], json.dumps(row, default=str, separators=(",", ":")),
                           max(row["ts"], self.flush_time))
         changed[key] = state
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        yield from super().on_timer(timestamp, ctx)
+        for use in self.logic.take_allowlist_uses():      # the flush's sessions an allowlist entry let in
+            self.metrics.inc("allowlist_sessions", 1, use["allowlist_use"])
+            yield LATE, json.dumps(use)

@@ -28,6 +28,16 @@ class StepVariants:
         self.others = [(p.variant, IdentitySteps(with_params(config, p.overrides), inventory),
                         {s.step for s in p.steps}) for p in patterns if p.variant]
 
+    def take_allowlist_uses(self) -> list[dict]:
+        """The sessions an allowlist entry let in since the last call, once each (every variant
+        judges the same assumptions)."""
+        logics = ([self.main] if self.run_main else []) + [logic for _variant, logic, _used in self.others]
+        uses = {}
+        for logic in logics:
+            uses.update((use["event_id"], use) for use in logic.allowlist_uses)
+            logic.allowlist_uses.clear()
+        return list(uses.values())
+
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
         rows = self.main.process(key, state, event, history_start_ms) if self.run_main else []
         for variant, logic, used in self.others:

@@ -170,6 +170,17 @@ def test_an1328_a_principal_repeating_the_chain_three_times_in_a_day_is_one_find
     assert last["unmapped"]["chainwatch"]["suppression"]["group"] == {"principal": scenario.key}
 
 
+def test_the_replay_counts_the_sessions_each_allowlist_entry_let_in(result, config):
+    """n6: 10 days of history and its day-10 entry, p11: its 10 days of history (not the theft),
+    p12: its entry from the office (not the calls from elsewhere)."""
+    assert dict(result.allowlist_uses) == {"aws-partner-automation": 22}
+    assert not any(d.get("allowlist_use") for d in result.dead_letters)
+    lines = summary_lines(result, config.allowlist)
+    assert "allowlist entries:     3, sessions let in: aws-partner-automation 22, gcp-partner-ops 0, " \
+           "azure-partner-tenant 0" in lines
+    assert "  gcp-partner-ops (owner partners@acme.example) let nothing in: still needed?" in lines
+
+
 def test_the_replay_summary_counts_the_updates(result):
     assert "(2 of them updates of an earlier one" in "\n".join(summary_lines(result))
 

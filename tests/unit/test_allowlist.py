@@ -124,6 +124,25 @@ def test_validate_prints_expired_entries_and_how_to_migrate_trusted_accounts(tmp
     assert "who: {accounts: ['777788889999']}, may_assume: [<role ARNs>]" in err
 
 
+def test_validate_warns_about_entries_the_last_replay_found_unused(tmp_path, monkeypatch, capsys):
+    from collections import Counter
+    from chainwatch.allowlist import record_usage
+    from chainwatch.cli import main
+    from chainwatch.config import load_config
+    from tests.unit.test_config import config_data, write_yaml
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    _write(tmp_path, ENTRY, dict(ENTRY, id="vendor", expires="2099-01-01"))
+    path = write_yaml(tmp_path / "chainwatch.yaml", config_data(allowlist="allowlist.yaml"))
+    assert main(["validate", "--conf", str(path)]) == 0
+    assert "let no session in" not in capsys.readouterr().err          # no replay yet: nothing to say
+    written = record_usage(load_config(path).allowlist, Counter({"partner": 4}), "2026-11-30 10:00 UTC")
+    assert written.parent == tmp_path / "state" / "chainwatch"
+    assert main(["validate", "--conf", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "allowlist.yaml: entries[1]: vendor let no session in during the last replay (2026-11-30 10:00 UTC)" in err
+    assert "entries[0]: partner let no" not in err
+
+
 def test_a_config_naming_a_missing_allowlist_says_which_file(tmp_path):
     from tests.unit.test_config import config_data, write_yaml
     from chainwatch.config import load_config
