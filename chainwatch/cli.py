@@ -275,7 +275,8 @@ def main(argv=None) -> int:
     p.add_argument("--conf")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("explain", help="a finding's chain as a timeline: who, what, when, the figures")
-    p.add_argument("target", metavar="FINDING", help="a file holding one OCSF finding, or a finding uid with --findings")
+    p.add_argument("target", metavar="FINDING",
+                   help="a file holding one OCSF finding, or a finding uid with --findings")
     p.add_argument("--findings", metavar="FILE", help="OCSF findings (JSON Lines, a folder of them, or HEC envelopes)")
     p.set_defaults(func=cmd_explain)
     p = sub.add_parser("init", help="write an editable copy of the default conf/, patterns/ and sample/ to DIR")

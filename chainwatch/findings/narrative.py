@@ -72,8 +72,8 @@ def _spike(ev: dict) -> str:
     reads, baseline = ev.get("reads", 0), ev.get("baseline") or 0
     span = duration(ev.get("last_ts", 0) - ev.get("first_ts", 0))
     buckets = ev.get("buckets", [])
-    where = f" from {_plural(ev.get('bucket_count', len(buckets)), 'bucket')} ({_names(buckets, ev.get('bucket_count'))})" \
-        if buckets else ""
+    count = ev.get("bucket_count", len(buckets))
+    where = f" from {_plural(count, 'bucket')} ({_names(buckets, count)})" if buckets else ""
     whose = "its own" if ev.get("baseline_basis") == "own" else "the peer group's"
     against = f"{reads / baseline:.0f}x {whose} baseline of {baseline:g} reads per {duration(ev.get('window_ms', 0))}" \
         if baseline else f"with no baseline (threshold {ev.get('threshold', 0):g} reads)"

@@ -144,7 +144,8 @@ class IdentitySteps:
             if earlier is not None and not earlier.get("allowed_by"):
                 return []    # a re-entry into a session that already fell outside: it stays an entry
             session.update(allowed_by=allowed_by.id, pending_entry=dict(step, allowed_by=allowed_by.describe()))
-            self.allowlist_uses.append({"allowlist_use": allowed_by.id, "event_id": event["id"], "event_time_ms": event["ts"]})
+            self.allowlist_uses.append({"allowlist_use": allowed_by.id, "event_id": event["id"],
+                                        "event_time_ms": event["ts"]})
             return []
         if outside:
             step["allowlist"] = outside

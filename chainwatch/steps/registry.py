@@ -17,8 +17,9 @@ from chainwatch.steps import (CROSS_ACCOUNT_ENTRY, EXTERNAL_EXFILTRATION, NEW_ID
 
 # Kinds a pattern may override (scalars); the others are the job's, not a pattern's.
 OVERRIDABLE = ("duration", "int", "float", "size")
-_DEPRECATED_TRUST = ("deprecated: trusted from any network to assume any role; still honoured, with a warning "
-                     "(`validate` prints it, the job logs it) giving the [allowlist](#allowlist) entry to write instead")
+_DEPRECATED_TRUST = ("deprecated: trusted from any network to assume any role; still honoured, with a "
+                     "warning (`validate` prints it, the job logs it) giving the [allowlist](#allowlist) entry "
+                     "to write instead")
 
 
 @dataclass(frozen=True)

@@ -69,4 +69,5 @@ def test_two_patterns_with_their_own_burst_thresholds_in_one_job(tmp_path, confi
     assert {next(e for e in f["evidences"] if e["step"] == "privileged_burst")["details"]["call_count"]
             for f in shipped} == {3}
     engine = run_engine(config, patterns, [tmp_path / "in"])
-    assert sorted(f["metadata"]["uid"] for f in engine.findings) == sorted(f["metadata"]["uid"] for f in result.findings)
+    assert sorted(f["metadata"]["uid"] for f in engine.findings) == \
+        sorted(f["metadata"]["uid"] for f in result.findings)

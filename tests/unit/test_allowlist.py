@@ -77,7 +77,8 @@ def test_inside_an_entry_it_lets_the_assumption_in():
 @pytest.mark.parametrize("role, ip, geo, ts, why", [
     ("arn:aws:iam::111122223333:role/Admin", "81.2.69.10", {"asn": 20712}, JUNE_30,
      ["arn:aws:iam::111122223333:role/Admin is not among the roles it may assume"]),
-    (ROLE, "91.219.236.15", {"asn": 48693, "country": "UA"}, JUNE_30, ["91.219.236.15 (AS48693) is not in its networks"]),
+    (ROLE, "91.219.236.15", {"asn": 48693, "country": "UA"}, JUNE_30,
+     ["91.219.236.15 (AS48693) is not in its networks"]),
     (ROLE, "sts.amazonaws.com", None, JUNE_30, ["the origin is not an IP address"]),
     (ROLE, "81.2.69.10", {"asn": 20712}, JUNE_30 + 2 * YEAR_MS, ["expired 2027-06-30"]),
 ])
