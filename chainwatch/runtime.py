@@ -1,10 +1,13 @@
 """The Flink execution environment, configured the same way for every command."""
 from __future__ import annotations
 
+import atexit
 import os
+import select
 import sys
 import sysconfig
 import threading
+import time
 from pathlib import Path
 
 import chainwatch
@@ -18,12 +21,32 @@ from pyflink.java_gateway import get_gateway
 MAX_FORWARDED_LINE = 4096      # a longer JVM stderr line is passed on in pieces of this many bytes
 
 
-def _forward(stream) -> None:
+class _Forwarding:
+    last_write = 0.0      # time.monotonic() of the last line passed on
+
+
+def _forward(stream, forwarding: _Forwarding) -> None:
     for line in iter(lambda: stream.readline(MAX_FORWARDED_LINE), b""):
         try:
             os.write(2, line if line.endswith(b"\n") else line + b" [...]\n")
         except OSError:     # our stderr is gone: keep draining, or the JVM blocks
             pass
+        forwarding.last_write = time.monotonic()
+
+
+def _drain_at_exit(stream, forwarding: _Forwarding, quiet: float = 0.2, limit: float = 3.0) -> None:
+    """The forwarding thread is a daemon: at exit it stops wherever it is. So the JVM's last
+    lines (a job's final Python error) are not lost, exit waits, at most `limit` seconds, until
+    the pipe has nothing unread and the thread has passed nothing on for `quiet` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            unread = select.select([stream], [], [], 0)[0]
+        except (OSError, ValueError):       # the pipe is closed: nothing more can come
+            return
+        if not unread and time.monotonic() - forwarding.last_write >= quiet:
+            return
+        time.sleep(0.02)
 
 
 def forward_jvm_stderr() -> None:
@@ -39,7 +62,9 @@ def forward_jvm_stderr() -> None:
 
     def launch_and_forward(env, args):
         process = launch(env, args)
-        threading.Thread(target=_forward, args=(process.stderr,), name="jvm-stderr", daemon=True).start()
+        forwarding = _Forwarding()
+        threading.Thread(target=_forward, args=(process.stderr, forwarding), name="jvm-stderr", daemon=True).start()
+        atexit.register(_drain_at_exit, process.stderr, forwarding)
         return process
 
     launch_and_forward.forwards_stderr = True
