@@ -91,8 +91,10 @@ def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_
                    restorable: bool = False):
     """events: normalised event batch rows (steps.operators.batch_row) with timestamps and watermarks.
     Returns (findings, unattributed, late): late holds a dead-letter notice per event that
-    arrived behind event time (steps.operators.late_notice). Every caller must consume all
-    three: PyFlink sends (tag, value) pairs of an unused side output to the main output.
+    arrived behind event time (steps.operators.late_notice) and a notice per session an
+    allowlist entry let in (steps.operators.is_late_notice tells them apart). Every caller must
+    consume all three: PyFlink sends (tag, value) pairs of an unused side output to the main
+    output.
 
     restorable: the streaming job, which checkpoints and restores from savepoints: its stateful
     operators get their uids (chainwatch/uids.py) and keep their state in Flink. A replay and
@@ -116,8 +118,10 @@ def build_steps(config, batches, *, restorable: bool = False, patterns=None):
     """Enrich and steps over batch rows (steps.lanes, steps.operators.batch_row): egress flows are
     bound to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
-    no identity, as JSON lines, late-event notices). Between the operators everything is Java
-    (lane filters, keying by bucket): a batch enters Python only at the operator that uses it."""
+    no identity, as JSON lines, notices: late events and allowlist uses). Between the operators
+    everything is Java (lane filters, keying by bucket): a batch enters Python only at the
+    operator that uses it. patterns: those setting their own step parameters get their own step
+    variant (steps.variants)."""
     ttl, buckets = config.job.state_ttl_ms, config.job.key_buckets
     with_instance = _uid(_keyed(jvm.lane(batches, INSTANCE_HOP, "egress flows, alias bindings"))
                          .process(WorkloadResolver("instance", ttl, buckets, restorable),
