@@ -7,8 +7,11 @@ role's key sees the entry, the calls and the networks the role is usually reache
 from __future__ import annotations
 
 from chainwatch.allowlist import outside_reason
+from typing import NamedTuple
+
 from chainwatch.model import NOVELTY_TYPES, principal_type_of
 from chainwatch.steps import dedup, egress, familiarity, novelty, sessions, spike
+from chainwatch.steps.registry import step_handlers
 
 
 def identity_key(event: dict) -> str:
@@ -57,6 +60,17 @@ def identity_name(key: str, event: dict) -> str:
     return key.rsplit("/", 1)[-1]
 
 
+class _Now(NamedTuple):
+    """What every handler of one event shares."""
+    key: str                 # the identity the event is about (identity_key)
+    kind: str                # its type (role, user, ...), as this event or its state tells it
+    history_start_ms: int
+    learning: bool           # still in unfamiliar_origin's learning period
+
+
+HANDLERS = step_handlers()      # the IdentitySteps method of each step kind, in the registry's order
+
+
 class IdentitySteps:
     def __init__(self, config, inventory: dict | None = None):
         self.config = config
@@ -65,41 +79,58 @@ class IdentitySteps:
         self.allowlist_uses: list[dict] = []     # sessions an allowlist entry let in, until taken
 
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
-        """Update the identity's state with one event; return the step rows it completes."""
+        """Update the identity's state with one event; return the step rows it completes: each
+        step kind's handler in the registry's order (steps.registry), until one says the event
+        is done (an assumption of this role is the entry and nothing else)."""
         cfg = self.config
         if dedup.is_duplicate(state, event, self.dedup_horizon_ms):
             return []
-        ts = event["ts"]
-        rows: list[dict] = []
         kind = identity_type(key, event) or state.get("type", "")
         if kind:
             state["type"] = kind
-        if kind in NOVELTY_TYPES:
+        sessions.expire(state, event["ts"], cfg.burst.session_ttl_ms)
+        now = _Now(key, kind, history_start_ms, event["ts"] < history_start_ms + cfg.familiarity.learning_period_ms)
+        rows: list[dict] = []
+        for handler in HANDLERS:
+            if getattr(self, handler)(now, state, event, rows):
+                break
+        return [self._label(r, key, event) for r in rows]
+
+    def new_identity(self, now, state, event, rows) -> bool:
+        if now.kind in NOVELTY_TYPES:
             created = event.get("created")
-            step = novelty.observe(
-                state, event, created is not None and created["identity"] == key,
-                history_start_ms + cfg.novelty.learning_period_ms, cfg.novelty.max_age_ms,
-                self.inventory.get(key))
-            if step:
-                rows.append(step)
-        sessions.expire(state, ts, cfg.burst.session_ttl_ms)
-        learning = ts < history_start_ms + cfg.familiarity.learning_period_ms
-        assume = event.get("assume")
-        if assume and assume["role"] == key:
-            rows.extend(self._entry(state, key, event, assume, learning))
-            return [self._label(r, key, event) for r in rows]
+            cfg = self.config.novelty
+            step = novelty.observe(state, event, created is not None and created["identity"] == now.key,
+                                   now.history_start_ms + cfg.learning_period_ms, cfg.max_age_ms,
+                                   self.inventory.get(now.key))
+            rows.extend([step] if step else [])
+        return False
 
+    def object_access_spike(self, now, state, event, rows) -> bool:
         if event["kind"] == "object_access":
-            step = spike.observe(state, event, cfg.spike.window_ms, cfg.spike.floor_reads, cfg.spike.multiplier,
-                                 cfg.spike.min_history_windows,
-                                 cfg.spike.peer_baselines.get(kind, 0.0),
-                                 cfg.job.max_event_ids_per_step)
-            if step:
-                rows.append(step)
-        step = egress.observe(state, event, cfg.egress.window_ms, cfg.egress.min_bytes, cfg.job.max_event_ids_per_step)
-        if step:
-            rows.append(step)
+            cfg = self.config.spike
+            step = spike.observe(state, event, cfg.window_ms, cfg.floor_reads, cfg.multiplier, cfg.min_history_windows,
+                                 cfg.peer_baselines.get(now.kind, 0.0), self.config.job.max_event_ids_per_step)
+            rows.extend([step] if step else [])
+        return False
 
+    def external_exfiltration(self, now, state, event, rows) -> bool:
+        cfg = self.config.egress
+        step = egress.observe(state, event, cfg.window_ms, cfg.min_bytes, self.config.job.max_event_ids_per_step)
+        rows.extend([step] if step else [])
+        return False
+
+    def cross_account_entry(self, now, state, event, rows) -> bool:
+        assume = event.get("assume")
+        if not (assume and assume["role"] == now.key):
+            return False
+        rows.extend(self._entry(state, now.key, event, assume, now.learning))
+        return True
+
+    def session_call(self, now, state, event, rows) -> bool:
+        """A call of a session this role's entry opened: the origin it came from, the burst, and
+        the unfamiliar origin behind the burst (privileged_burst and unfamiliar_origin)."""
+        cfg = self.config
         session = state.get("sessions", {}).get(event.get("session") or "")
         verdict = None
         if event.get("geo") and event["kind"] != "flow":
@@ -107,7 +138,7 @@ class IdentitySteps:
             caller_account = session["caller_account"] if session else ""
             allowlisted = session is not None and cfg.allowlist.expected_origin(
                 sessions.caller_of(session), event.get("src_ip", ""), event["geo"])
-            verdict = familiarity.assess(state, event["geo"], key, caller, caller_account, learning,
+            verdict = familiarity.assess(state, event["geo"], now.key, caller, caller_account, now.learning,
                                          cfg.familiarity.expected_networks, allowlisted)
         if session is not None:
             if verdict:
@@ -118,7 +149,7 @@ class IdentitySteps:
             if not session.get("allowed_by"):
                 for step in sessions.observe_call(session, event, category, cfg.burst.span_ms, cfg.burst.min_calls):
                     rows.append(dict(step, session=event["session"], outside_account=session["caller_account"]))
-        return [self._label(r, key, event) for r in rows]
+        return False
 
     def _entry(self, state, key, event, assume, learning) -> list[dict]:
         cfg = self.config.cross_account

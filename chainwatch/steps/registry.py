@@ -3,9 +3,11 @@ section `steps.<section>`, defaults, units), the evidence it emits and its ECS c
 
 Derived from here: the config schema of `steps:` (config.load_config), the per-pattern parameter
 overrides (`steps: - {step: privileged_burst, params: {min_calls: 5}}`, patterns.model), the check
-that a pattern's steps are computed on its key, the README's step table (`python -m
-chainwatch.steps.registry` prints it; a test keeps the README in step) and ECS's event.category.
-A new step kind: its logic in steps/, its entry here, its call in steps.identity.
+that a pattern's steps are computed on its key, the dispatcher (steps.identity runs each kind's
+handler in this order), the README's step table (`python -m chainwatch.steps.registry` prints
+it; a test keeps the README in step) and ECS's event.category. A new step kind: its logic in
+steps/, its entry here, its handler (an IdentitySteps method named after it) and, for a new
+config section, its dataclass in config.py.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class StepKind:
     evidence: tuple[str, ...]       # the fields of its evidence that findings and the narrative use
     ecs_categories: tuple[str, ...]
     summary: str
+    handler: str = ""     # the steps.identity.IdentitySteps method computing it; default: its name
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -84,7 +87,7 @@ STEPS = (
         Param("min_calls", "int", 3, "min_calls", "privileged calls (reference.privileged_apis) in the span", 1),
         Param("session_ttl", "duration", "12h", "session_ttl_ms", "how long a session is tracked"),
     ), ("call_count", "calls", "categories", "first_ts", "last_ts"), ("iam", "configuration"),
-        "min_calls privileged calls by the session within span"),
+        "min_calls privileged calls by the session within span", handler="session_call"),
     StepKind(UNFAMILIAR_ORIGIN, "session", "unfamiliar_origin", "familiarity", (
         Param("learning_period", "duration", "7d", "learning_period_ms",
               "origins are learned, never called unfamiliar, during it"),
@@ -92,13 +95,15 @@ STEPS = (
               "role ARN, principal ARN or account -> CIDRs / `AS<n>`: never an unfamiliar origin (a partner's "
               "networks belong in its allowlist entry's `from`)"),
     ), ("origins",), ("authentication",),
-        "the session's access from a network or country new for the role and its caller"),
+        "the session's access from a network or country new for the role and its caller", handler="session_call"),
 )
 BY_NAME = {kind.name: kind for kind in STEPS}
 
 
-def key_of(step: str) -> str:
-    return BY_NAME[step].key
+def step_handlers() -> tuple[str, ...]:
+    """The handlers the identity steps run for each event, once each, in this order (an
+    assumption of the role ends at the entry's: nothing after it applies)."""
+    return tuple(dict.fromkeys(kind.handler or kind.name for kind in STEPS))
 
 
 def ecs_categories(step: str) -> tuple[str, ...]:

@@ -20,6 +20,13 @@ def test_every_step_kind_is_registered_once():
     assert [kind.name for kind in STEPS] == list(STEP_NAMES)
 
 
+def test_the_dispatcher_runs_a_handler_of_each_step_kind_in_the_registrys_order():
+    from chainwatch.steps.identity import HANDLERS, IdentitySteps
+    assert HANDLERS == ("new_identity", "object_access_spike", "external_exfiltration", "cross_account_entry",
+                        "session_call")
+    assert all(callable(getattr(IdentitySteps, kind.handler or kind.name)) for kind in STEPS)
+
+
 def test_the_readme_lists_every_step_parameter_as_the_registry_prints_it():
     readme = (REPO / "README.md").read_text()
     missing = [row for row in markdown_rows() if row not in readme]
