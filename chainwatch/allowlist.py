@@ -24,6 +24,14 @@ from chainwatch.schema import Section
 from chainwatch.steps.sessions import FEDERATED_METHODS
 from chainwatch.yamlload import load_yaml
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Entry:
     id: str
@@ -72,11 +80,13 @@ class Entry:
         return self._expired(ts) + why + self.origin_outside(src_ip, geo)
 
     def call_outside(self, category: str | None, src_ip: str, geo: dict | None, ts: int) -> list[str]:
-        """Why a call of a session it let in is outside the entry ([] when inside)."""
+        """Why a call of a session it let in is outside the entry ([] when inside). A call whose
+        source is not an IP address (a cloud service acting for the session) is not judged by
+        network."""
         why = self._expired(ts)
         if category and self.categories and category not in self.categories:
             why.append(f"a {category} call, a category it may not call")
-        if src_ip:
+        if _is_address(src_ip):
             why += self.origin_outside(src_ip, geo)
         return why
 

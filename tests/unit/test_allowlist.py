@@ -218,3 +218,13 @@ def test_a_session_it_let_in_becomes_an_entry_at_its_first_call_outside(steps):
     assert entry["event_ids"] == ["assume-s1-" + str(T0), "call-s1-1"] and entry["ts"] == events[2]["ts"]
     assert entry["allowlist"][0]["outside"] == ["a credential_creation call, a category it may not call"]
     assert burst["event_ids"] == ["call-s1-1", "call-s1-2", "call-s1-3"]
+
+
+def test_a_call_a_cloud_service_makes_for_the_session_is_not_judged_by_network(steps):
+    """sourceIPAddress of a call CloudFormation makes with the session: a service name."""
+    service_call = dict(_call("81.2.69.10", 0), src_ip="cloudformation.amazonaws.com")
+    del service_call["geo"]
+    rows = _run(steps, [_assume("81.2.69.10"), service_call, _call("81.2.69.10", 1)])
+    assert rows == []
+    elsewhere = _run(steps, [_assume("81.2.69.10"), _call("91.219.236.15", 0)])
+    assert [r["step"] for r in elsewhere] == ["cross_account_entry"]
