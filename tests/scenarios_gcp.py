@@ -164,7 +164,18 @@ def an1348() -> list[Scenario]:
     stolen = _entry("g-p11-partner-stolen", sa("nightly", "partner-ops"), ATTACKER_IP, 7 * 60 + 30,
                     history_ip=PARTNER_IP)
     stolen.expect = 1
+    # A partner domain's engineer and a partner's workload identity pool (tests/data/allowlist.yaml):
+    # from elsewhere a finding naming the entry, from the partner's network none.
+    engineer, pool = "ops@partner.example", ("principal://iam.googleapis.com/projects/555500001111/locations/"
+                                             "global/workloadIdentityPools/partner-ci/subject/deployer")
+    partner_elsewhere = [_entry("g-p12-partner-domain-stolen", engineer, ATTACKER_IP, 7 * 60 + 40,
+                                history_ip=PARTNER_IP),
+                         _entry("g-p13-partner-pool-stolen", pool, ATTACKER_IP, 7 * 60 + 50, history_ip=PARTNER_IP)]
+    for scenario in partner_elsewhere:
+        scenario.expect = 1
     negatives = [
+        _entry("g-n11-partner-domain-office", engineer, PARTNER_IP, 8 * 60 + 40, history_ip=PARTNER_IP),
+        _entry("g-n12-partner-pool-office", pool, PARTNER_IP, 8 * 60 + 50, history_ip=PARTNER_IP),
         _entry("g-n6-partner-access", sa("nightly", "partner-ops"), PARTNER_IP, 7 * 60, history_ip=PARTNER_IP),
         _entry("g-n7-same-project", sa("g-n7-ci"), ATTACKER_IP, 8 * 60),
         _entry("g-n7b-org-domain", "bob@acme.example", ATTACKER_IP, 8 * 60 + 30),
@@ -172,7 +183,7 @@ def an1348() -> list[Scenario]:
         _entry("g-n9-familiar-network", sa("sync", "vendor-tools"), "52.94.1.20", 10 * 60, history_ip="52.94.1.20"),
         _entry("g-n10-calls-too-late", OUTSIDER, ATTACKER_IP, 11 * 60, calls_after_min=3 * 60),
     ]
-    return [positive, federated, stolen] + negatives
+    return [positive, federated, stolen] + partner_elsewhere + negatives
 
 
 def all_scenarios() -> list[Scenario]:

@@ -176,8 +176,8 @@ def test_the_replay_counts_the_sessions_each_allowlist_entry_let_in(result, conf
     assert dict(result.allowlist_uses) == {"aws-partner-automation": 22}
     assert not any(d.get("allowlist_use") for d in result.dead_letters)
     lines = summary_lines(result, config.allowlist)
-    assert "allowlist entries:     3, sessions let in: aws-partner-automation 22, gcp-partner-ops 0, " \
-           "azure-partner-tenant 0" in lines
+    assert "allowlist entries:     5, sessions let in: aws-partner-automation 22, gcp-partner-ops 0, " \
+           "gcp-partner-domain 0, gcp-partner-pool 0, azure-partner-tenant 0" in lines
     assert "  gcp-partner-ops (owner partners@acme.example) let nothing in: still needed?" in lines
 
 

@@ -99,11 +99,21 @@ def test_an1348_finding_carries_outside_domain_session_calls_and_origin(by_key):
 
 
 def test_an1348_workload_identity_federation_is_a_third_party_entry(by_key):
-    (finding,) = [f for key, found in by_key.items() if key.startswith("principal://") for f in found]
+    (finding,) = [f for key, found in by_key.items() if key.startswith("principal://") and "/github/" in key
+                  for f in found]
     entry = next(e for e in finding["evidences"] if e["step"] == "cross_account_entry")["details"]
     assert entry["method"] == "WorkloadIdentityFederation"
     assert finding["actor"]["user"]["outside_account"]["uid"] == \
         "projects/914400112233/locations/global/workloadIdentityPools/github"
+
+
+@pytest.mark.parametrize("name, entry", [("g-p12-partner-domain-stolen", "gcp-partner-domain"),
+                                         ("g-p13-partner-pool-stolen", "gcp-partner-pool")])
+def test_an1348_a_partner_domain_or_pool_from_elsewhere_names_its_entry(by_key, name, entry):
+    (finding,) = [f for s in SCENARIOS if s.name == name for f in by_key[s.key]]
+    details = next(e for e in finding["evidences"] if e["step"] == "cross_account_entry")["details"]
+    (outside,) = details["allowlist"]
+    assert outside["id"] == entry and outside["outside"][-1].startswith(f"{ATTACKER_IP} (AS48693) is not in its")
 
 
 def test_an1348_stolen_partner_finding_names_the_allowlist_entry_it_fell_outside_of(by_key):
