@@ -24,6 +24,7 @@ from chainwatch.schema import Section
 from chainwatch.steps.sessions import FEDERATED_METHODS
 from chainwatch.yamlload import load_yaml
 
+
 def _is_address(text: str) -> bool:
     try:
         ipaddress.ip_address(text)

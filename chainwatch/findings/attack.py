@@ -52,7 +52,10 @@ def attacks(techniques, pattern_tactics) -> list[dict]:
     result = []
     for technique in techniques:
         own = TECHNIQUE_TACTICS.get(technique.split(".")[0])
-        tactics = [t for t in own if t in pattern_tactics] or list(own) if own else list(pattern_tactics)
+        if own:
+            tactics = [t for t in own if t in pattern_tactics] or list(own)
+        else:
+            tactics = list(pattern_tactics)
         result.append({"technique": {"uid": technique, "name": TECHNIQUES.get(technique, "")},
                        "tactics": [{"uid": TACTICS.get(t, ""), "name": t} for t in tactics]})
     return result

@@ -77,6 +77,7 @@ class IdentitySteps:
         self.inventory = inventory or {}
         self.dedup_horizon_ms = max(config.spike.window_ms, config.egress.window_ms, config.burst.span_ms)
         self.allowlist_uses: list[dict] = []     # sessions an allowlist entry let in, until taken
+        self._handlers = [getattr(self, name) for name in HANDLERS]     # bound once, not per event
 
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
         """Update the identity's state with one event; return the step rows it completes: each
@@ -91,8 +92,8 @@ class IdentitySteps:
         sessions.expire(state, event["ts"], cfg.burst.session_ttl_ms)
         now = _Now(key, kind, history_start_ms, event["ts"] < history_start_ms + cfg.familiarity.learning_period_ms)
         rows: list[dict] = []
-        for handler in HANDLERS:
-            if getattr(self, handler)(now, state, event, rows):
+        for handler in self._handlers:
+            if handler(now, state, event, rows):
                 break
         return [self._label(r, key, event) for r in rows]
 
@@ -146,7 +147,7 @@ class IdentitySteps:
             category = cfg.reference.privileged_category(event["cloud"], event["service"], event["action"])
             if session.get("allowed_by"):
                 rows.extend(self._left_allowlist(session, event, category))
-            if not session.get("allowed_by"):
+            if not session.get("allowed_by"):       # also the call it just fell outside with: it counts
                 for step in sessions.observe_call(session, event, category, cfg.burst.span_ms, cfg.burst.min_calls):
                     rows.append(dict(step, session=event["session"], outside_account=session["caller_account"]))
         return False

@@ -61,7 +61,7 @@ LATE = OutputTag("late-events", Types.STRING())
 def is_late_notice(notice: str) -> bool:
     """The notices of the steps (build_steps' third output) are late-event dead letters
     (late_notice) and allowlist uses (IdentityStepsOperator): only the first are dead letters."""
-    return '"allowlist_use"' not in notice
+    return "allowlist_use" not in json.loads(notice)
 
 
 def late_notice(event: dict, watermark: int) -> str:

@@ -4,8 +4,8 @@ section `steps.<section>`, defaults, units), the evidence it emits and its ECS c
 Derived from here: the config schema of `steps:` (config.load_config), the per-pattern parameter
 overrides (`steps: - {step: privileged_burst, params: {min_calls: 5}}`, patterns.model), the check
 that a pattern's steps are computed on its key, the dispatcher (steps.identity runs each kind's
-handler in this order), the README's step table (`python -m chainwatch.steps.registry` prints
-it; a test keeps the README in step) and ECS's event.category. A new step kind: its logic in
+handler in this order), the README's step tables (`python -m chainwatch.steps.registry` prints
+them; a test keeps the README in step) and ECS's event.category. A new step kind: its logic in
 steps/, its entry here, its handler (an IdentitySteps method named after it) and, for a new
 config section, its dataclass in config.py.
 """
@@ -130,6 +130,14 @@ def _default(param: Param) -> str:
     return f"`{param.default}`"
 
 
+def markdown_steps() -> list[str]:
+    """The README's table of step kinds: key, what it means, the evidence a finding carries."""
+    rows = ["| step | computed per | a row when | evidence |", "|---|---|---|---|"]
+    rows += [f"| `{kind.name}` | {kind.key} | {kind.summary} | {', '.join(f'`{e}`' for e in kind.evidence)} |"
+             for kind in STEPS]
+    return rows
+
+
 def markdown_rows() -> list[str]:
     """The README's rows for `steps.*`, one per parameter."""
     rows = []
@@ -142,4 +150,4 @@ def markdown_rows() -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(markdown_rows()))
+    print("\n".join(markdown_steps() + [""] + markdown_rows()))

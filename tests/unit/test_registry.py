@@ -12,7 +12,7 @@ from chainwatch.errors import ChainwatchError
 from chainwatch.findings.ecs import to_ecs
 from chainwatch.patterns.model import load_pattern
 from chainwatch.steps import STEP_NAMES
-from chainwatch.steps.registry import BY_NAME, STEPS, markdown_rows, with_params
+from chainwatch.steps.registry import BY_NAME, STEPS, markdown_rows, markdown_steps, with_params
 from tests.conftest import REPO
 
 
@@ -27,9 +27,9 @@ def test_the_dispatcher_runs_a_handler_of_each_step_kind_in_the_registrys_order(
     assert all(callable(getattr(IdentitySteps, kind.handler or kind.name)) for kind in STEPS)
 
 
-def test_the_readme_lists_every_step_parameter_as_the_registry_prints_it():
+def test_the_readme_lists_every_step_and_parameter_as_the_registry_prints_them():
     readme = (REPO / "README.md").read_text()
-    missing = [row for row in markdown_rows() if row not in readme]
+    missing = [row for row in markdown_steps() + markdown_rows() if row not in readme]
     assert missing == [], "README is behind steps/registry.py: python -m chainwatch.steps.registry"
 
 
@@ -122,3 +122,20 @@ def test_ecs_categories_come_from_the_registry():
     assert to_ecs(ocsf)["event"]["category"] == ["intrusion_detection", "iam", "configuration", "authentication"]
     assert BY_NAME["privileged_burst"].ecs_categories == ("iam", "configuration")
     assert dataclasses.is_dataclass(STEPS[0])
+
+
+def test_the_evidence_a_step_kind_declares_is_what_its_rows_carry(config):
+    """Over the shipped patterns' cases (the engine's MATCH_RECOGNIZE rows): every field the
+    registry names for a kind appears in that kind's evidence."""
+    import json
+    from chainwatch.casetest import run_case
+    from chainwatch.patterns.model import load_patterns
+    carried: dict = {}
+    for pattern in load_patterns(REPO / "patterns"):
+        for case in pattern.cases:
+            for match in run_case(config, pattern, case).matches:
+                for n, step in enumerate(pattern.steps, start=1):
+                    carried.setdefault(step.step, set()).update(json.loads(match[f"s{n}_evidence"]))
+    assert set(carried) == set(STEP_NAMES)
+    assert {kind.name: sorted(set(kind.evidence) - carried[kind.name]) for kind in STEPS} == \
+        {kind.name: [] for kind in STEPS}
