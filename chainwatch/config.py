@@ -74,6 +74,7 @@ class CrossAccountConfig:
     org_accounts: tuple[str, ...] = ()
     trusted_accounts: tuple[str, ...] = ()
     trusted_principals: tuple[str, ...] = ()
+    first_party_providers: tuple = ()       # ((provider pattern, subject patterns), ...): steps.first_party
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,28 @@ def _param(section: Section, param, base: Path):
         return _resolve(base, section.str(param.name, None))
     if param.kind == "float_map":
         return _peer_baselines(section.section(param.name))
+    if param.kind == "provider_list":
+        return _providers(section, param.name)
     return _expected_networks(section.section(param.name))      # network_map
+
+
+def _providers(section: Section, key: str) -> tuple:
+    """first_party_providers: each a provider (string) or {provider, subjects}: ((pattern, subjects), ...)."""
+    value = section.raw(key, [])
+    if not isinstance(value, list):
+        section._problem(key, "expected a list of providers")
+        return ()
+    providers = []
+    for n, item in enumerate(value):
+        if isinstance(item, str) and item:
+            providers.append((item, ()))
+            continue
+        entry = Section(item, section._file(key), f"{section._key(key)}[{n}]", section.problems, section._line(key))
+        provider, subjects = entry.str("provider"), entry.str_list("subjects")
+        entry.reject_unknown()
+        if provider:
+            providers.append((provider, subjects))
+    return tuple(providers)
 
 
 def _step_sections(steps: Section, base: Path) -> dict:

@@ -80,6 +80,11 @@ def summary_lines(result: ReplayResult, allowlist=None) -> list[str]:
                      + (", ".join(f"{e.id} {result.allowlist_uses[e.id]}" for e in allowlist.entries)))
         unused = [e for e in allowlist.entries if not result.allowlist_uses[e.id]]
         lines += [f"  {e.id} (owner {e.owner}) let nothing in: still needed?" for e in unused]
+    if result.first_party_providers:
+        lines.append(f"first-party providers learned: {len(result.first_party_providers)} (their federated sessions "
+                     "are not cross-account entries; list them in steps.cross_account_entry.first_party_providers "
+                     "to keep them past job.state_ttl)")
+        lines += [f"  {provider}: {how}" for provider, how in sorted(result.first_party_providers.items())]
     gaps = blind_spots(result.coverage)
     lines.append(f"blind spots:           {len(gaps)}" + ("" if gaps else " (every account sent audit, object-access "
                                                                      "and flow events)"))

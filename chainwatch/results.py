@@ -17,6 +17,7 @@ class ReplayResult:
     skipped: list = field(default_factory=list)      # [{"path", "reason"}]: files and folders not read
     counts: Counter = field(default_factory=Counter)
     allowlist_uses: Counter = field(default_factory=Counter)     # entry id -> sessions it let in
+    first_party_providers: dict = field(default_factory=dict)    # provider -> how it was learned
     findings: list = field(default_factory=list)
     dead_letters: list = field(default_factory=list)
     unattributed_egress: int = 0
@@ -40,6 +41,9 @@ class ReplayResult:
             notice = json.loads(body)
             if "allowlist_use" in notice:       # not a dead letter: a session an allowlist entry let in
                 self.allowlist_uses[notice["allowlist_use"]] += 1
+                return
+            if "first_party_provider" in notice:      # a provider the telemetry showed is the org's
+                self.first_party_providers[notice["first_party_provider"]] = f"{notice['how']} (event {notice['event_id']})"
                 return
             self.dead_letters.append(notice)
             self.counts["late_arrivals"] += 1

@@ -100,6 +100,28 @@ def assume_role(when, caller: dict, role_arn: str, session_name: str, key: str, 
                        "readOnly": True})
 
 
+def assume_federated(when, method: str, provider: str, subject: str, role_arn: str, key: str, src_ip: str, *,
+                     seed) -> dict:
+    """AssumeRoleWithWebIdentity (provider: an OIDC provider ARN) or AssumeRoleWithSAML (a SAML
+    provider ARN), as CloudTrail logs them: the identity provider vouches for `subject`."""
+    role_account, role_name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+    web = method == "WebIdentity"
+    identity = {"type": "WebIdentityUser" if web else "SAMLUser", "userName": subject,
+                "principalId": f"{provider}:sts.amazonaws.com:{subject}" if web else f"{_hex(provider, 28)}:{subject}",
+                "identityProvider": provider if web else _hex(provider, 28)}
+    params = {"roleArn": role_arn, "roleSessionName": seed[:32], "durationSeconds": 3600}
+    if not web:
+        params["principalArn"] = provider
+    return call(when, identity, "sts.amazonaws.com", "AssumeRoleWith" + ("WebIdentity" if web else "SAML"), src_ip,
+                seed=seed, account=role_account, params=params,
+                response={"credentials": {"accessKeyId": key, "expiration": "Oct 1, 2026, 1:00:00 AM",
+                                          "sessionToken": "IQoJb3JpZ2luX2VjEXAMPLETOKEN"},
+                          "subjectFromWebIdentityToken": subject,
+                          "assumedRoleUser": {"assumedRoleId": f"AROA{_hex(role_name, 16).upper()}:{seed[:32]}",
+                                              "arn": f"arn:aws:sts::{role_account}:assumed-role/{role_name}/{seed[:32]}"}},
+                extra={"readOnly": True})
+
+
 def flow_line(account, eni, src, dst, nbytes, start: datetime, *, instance="-", dport=443, direction="egress"):
     t = int(start.timestamp())
     return (f"5 {account} {eni} {src} {dst} 49152 {dport} 6 {max(1, nbytes // 1400)} {nbytes} {t} {t + 60} "

@@ -38,8 +38,11 @@ steps:
   exfiltration: {{window: 1h, min_bytes: 100MB}}
   # Org: AWS account; GCP project acme-prod and domain acme.example; Azure tenant 1111...5555.
   # Partners (tests/data/allowlist.yaml): AWS 7777..., GCP project partner-ops, Azure tenant 7777...bbbb.
+  # First-party federation: GitHub Actions of the org's repositories only (others learned: EKS, GKE).
   cross_account_entry: {{org_accounts: ["111122223333", "acme-prod", "acme.example",
-                                        "11111111-2222-3333-4444-555555555555"]}}
+                                        "11111111-2222-3333-4444-555555555555"],
+                         first_party_providers: [{{provider: token.actions.githubusercontent.com,
+                                                  subjects: ["repo:example-org/*"]}}]}}
   privileged_burst: {{span: 5m, min_calls: 3}}
   unfamiliar_origin: {{learning_period: 2d}}
 job:

@@ -175,6 +175,22 @@ def _entry(name, principal, src_ip, start_min, *, calls_after_min=1, operations=
     return sc
 
 
+def _first_party_workloads() -> list[Scenario]:
+    """Issue 12: the org's own workloads calling privileged APIs right after creation from a NAT
+    address new to them: a user-assigned managed identity (it never signs in as an outsider can)
+    and an app of the org's tenant signing in by workload identity federation (an AKS pod). None."""
+    nat_ip, start = "34.234.17.5", 12 * 60
+    mi = managed_identity("n14-aks-agentpool")
+    identity = Scenario("n14-org-managed-identity", "AN1348", f"azure-session:{mi['oid']}", 0)
+    identity.records = [create_managed_identity(at(DAY, minutes=start - 2), user("alice"), mi, seed="n14-create")]
+    identity.records += _calls(mi, nat_ip, start, "n14")
+    federated = _entry("n15-org-workload-federation", service_principal("n15-aks-external-dns", ORG_TENANT), nat_ip,
+                       start + 20)
+    signin_record = next(r for r in federated.records if r.get("category") == "ServicePrincipalSignInLogs")
+    signin_record["properties"]["clientCredentialType"] = "federatedIdentityCredential"
+    return [identity, federated]
+
+
 def an1348() -> list[Scenario]:
     guest = user("mallory", home=OUTSIDER_TENANT, domain="outsider.example")
     positive = _entry("p3-guest-burst", guest, ATTACKER_IP, 6 * 60)
@@ -197,7 +213,7 @@ def an1348() -> list[Scenario]:
         _entry("n10-calls-too-late", user("oscar", home=OUTSIDER_TENANT, domain="outsider.example"), ATTACKER_IP,
                11 * 60, calls_after_min=3 * 60),
     ]
-    return [positive, app_positive, stolen] + negatives
+    return [positive, app_positive, stolen] + negatives + _first_party_workloads()
 
 
 def background() -> Scenario:

@@ -153,6 +153,30 @@ def _entry(name, caller, caller_ip, start_min, *, calls_after_min=1, calls=PRIVI
     return sc
 
 
+def _gke_workloads() -> list[Scenario]:
+    """Issue 12: GKE workloads (workload identity federation for GKE) impersonating acme-prod's
+    service accounts from a NAT address new to them. acme-platform-7 is the org's but not in
+    org_accounts: its audit logs show the cluster created with the project's pool, so its
+    workloads are first-party (none). vendor-gke-1's pool was never seen created: an outsider (one)."""
+    nat_ip, start = "34.234.17.5", 12 * 60
+
+    def workload(project, number):
+        return (f"principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/"
+                f"{project}.svc.id.goog/subject/ns/kube-system/sa/cnrm-controller-manager")
+    cluster = g.audit_entry(at(DAY, minutes=start - 30), project="acme-platform-7", service="container.googleapis.com",
+                            method="google.container.v1.ClusterManager.CreateCluster", principal=ALICE,
+                            caller_ip="198.51.100.10", seed="g-n14-cluster", resource_type="gke_cluster",
+                            resource_name="projects/acme-platform-7/locations/us-central1/clusters/platform",
+                            request={"@type": "type.googleapis.com/google.container.v1.CreateClusterRequest",
+                                     "cluster": {"name": "platform", "workloadIdentityConfig": {
+                                         "workloadPool": "acme-platform-7.svc.id.goog"}}})
+    org = _entry("g-n14-org-gke-workload", workload("acme-platform-7", 401100223344), nat_ip, start)
+    org.entries.insert(0, cluster)
+    outside = _entry("g-p15-outside-gke-workload", workload("vendor-gke-1", 977700445566), nat_ip, start + 20)
+    outside.expect = 1
+    return [org, outside]
+
+
 def an1348() -> list[Scenario]:
     positive = _entry("g-p3-deployer", OUTSIDER, ATTACKER_IP, 6 * 60)
     positive.expect = 1
@@ -183,7 +207,7 @@ def an1348() -> list[Scenario]:
         _entry("g-n9-familiar-network", sa("sync", "vendor-tools"), "52.94.1.20", 10 * 60, history_ip="52.94.1.20"),
         _entry("g-n10-calls-too-late", OUTSIDER, ATTACKER_IP, 11 * 60, calls_after_min=3 * 60),
     ]
-    return [positive, federated, stolen] + partner_elsewhere + negatives
+    return [positive, federated, stolen] + partner_elsewhere + negatives + _gke_workloads()
 
 
 def all_scenarios() -> list[Scenario]:

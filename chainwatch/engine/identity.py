@@ -42,6 +42,7 @@ def step_rows(config, events: list[dict], patterns=None) -> list[dict]:
             state["history_start"] = history_start
         emitted = logic.process(key, state, event, history_start)
         logic.take_allowlist_uses()       # the job counts them (replay summary); the engine does not
+        logic.take_learned_providers()
         states[key] = state
         for seq, row in enumerate(emitted):
             rows.append({"principal": row["principal"], "session": row["session"],

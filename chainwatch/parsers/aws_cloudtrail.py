@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 
+from chainwatch.steps.first_party import eks_provider
 from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 
 FORMAT = "cloudtrail"
@@ -21,6 +22,9 @@ OBJECT_READS = {"GetObject", "ListObjects", "ListObjectsV2", "HeadObject", "Sele
                 "CopyObject", "GetObjectAttributes", "ListObjectVersions", "RestoreObject"}
 ASSUME_METHODS = {"AssumeRole": "AssumeRole", "AssumeRoleWithSAML": "SAML",
                   "AssumeRoleWithWebIdentity": "WebIdentity"}
+# Where an org's own EKS cluster shows its OIDC issuer (steps.first_party).
+_ISSUER_FIELDS = {("iam.amazonaws.com", "CreateOpenIDConnectProvider"): "requestParameters.url",
+                  ("eks.amazonaws.com", "CreateCluster"): "responseElements.cluster.identity.oidc.issuer"}
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
 _ARN = re.compile(r"^arn:(?P<partition>[^:]*):(?P<service>[^:]*):[^:]*:(?P<account>\d*):(?P<resource>.+)$")
 
@@ -203,4 +207,10 @@ def parse(record: dict, reference) -> list[dict]:
         assume = _assume(record, action, principal, principal_type)
         if assume:
             event["assume"] = assume
+    if (service, action) in _ISSUER_FIELDS and event["success"]:
+        match = _ARN.match(principal_arn or "")
+        provider = eks_provider(account, dig(record, _ISSUER_FIELDS[service, action]),
+                                match["partition"] if match else "aws")
+        if provider:
+            event["first_party"] = {"provider": provider, "how": f"{service.split('.')[0]}:{action}"}
     return [event] + _bindings(event, record, action, principal, principal_arn)

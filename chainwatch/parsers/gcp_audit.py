@@ -25,6 +25,7 @@ import re
 
 from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 from chainwatch.parsers.gcp_vpc_flow import entry_field, instance_key, project_from_log_name, region_of
+from chainwatch.steps.first_party import gke_pool_project
 
 FORMAT = "gcp_audit"
 AUDIT_LOG_TYPE = "google.cloud.audit.AuditLog"
@@ -286,6 +287,16 @@ def _bindings(record: dict, payload: dict, action: str, project: str) -> list[di
     return found
 
 
+def _workload_pool(payload: dict, action: str) -> object:
+    """The GKE workload pool a cluster is created or updated with (steps.first_party)."""
+    request = payload.get("request") if isinstance(payload.get("request"), dict) else {}
+    if action.endswith("ClusterManager.CreateCluster"):
+        return dig(request, "cluster.workloadIdentityConfig.workloadPool")
+    if action.endswith("ClusterManager.UpdateCluster"):
+        return dig(request, "update.desiredWorkloadIdentityConfig.workloadPool")
+    return None
+
+
 def parse(record: dict, reference) -> list[dict]:
     payload = _payload(record)
     method = payload.get("methodName")
@@ -324,6 +335,10 @@ def parse(record: dict, reference) -> list[dict]:
                                "session_name": name or principal, "caller": principal,
                                "caller_type": principal_type, "caller_account": home, "method": how,
                                "external_id_used": False}
+    if service == "container.googleapis.com" and event["success"]:
+        pool = _workload_pool(payload, action)
+        if pool and gke_pool_project(pool) == project:      # the cluster's own project's pool
+            event["first_party"] = {"provider": project, "how": f"GKE {action.rsplit('.', 1)[-1]} ({pool})"}
     events = [event]
     rule = reference.creation_rule("gcp", service, action)
     if rule and event["success"]:

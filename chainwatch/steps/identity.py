@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from chainwatch.model import NOVELTY_TYPES, principal_type_of
 from chainwatch.steps import dedup, egress, familiarity, novelty, sessions, spike
+from chainwatch.steps.first_party import FACTS_KEY, FirstPartyProviders
 from chainwatch.steps.registry import step_handlers
 
 
@@ -77,6 +78,8 @@ class IdentitySteps:
         self.inventory = inventory or {}
         self.dedup_horizon_ms = max(config.spike.window_ms, config.egress.window_ms, config.burst.span_ms)
         self.allowlist_uses: list[dict] = []     # sessions an allowlist entry let in, until taken
+        self.first_party = FirstPartyProviders(config.cross_account.first_party_providers)
+        self.learned_providers: list[dict] = []  # first-party providers learned, until taken
         self._handlers = [getattr(self, name) for name in HANDLERS]     # bound once, not per event
 
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
@@ -84,6 +87,9 @@ class IdentitySteps:
         step kind's handler in the registry's order (steps.registry), until one says the event
         is done (an assumption of this role is the entry and nothing else)."""
         cfg = self.config
+        if key == FACTS_KEY:
+            self._learn(state, event)
+            return []
         if dedup.is_duplicate(state, event, self.dedup_horizon_ms):
             return []
         kind = identity_type(key, event) or state.get("type", "")
@@ -96,6 +102,18 @@ class IdentitySteps:
             if handler(now, state, event, rows):
                 break
         return [self._label(r, key, event) for r in rows]
+
+    def _learn(self, state: dict, event: dict) -> None:
+        """A first-party provider the event shows (steps.first_party): kept in the facts key's
+        state, so a restore brings it back (restore_providers), and here for every key."""
+        fact = event["first_party"]
+        if self.first_party.learn(fact, event["ts"], event["id"]):
+            state.setdefault("providers", {})[fact["provider"]] = self.first_party.learned[fact["provider"]]
+            self.learned_providers.append({"first_party_provider": fact["provider"], "how": fact["how"],
+                                           "event_id": event["id"], "event_time_ms": event["ts"]})
+
+    def restore_providers(self, facts_state: dict | None) -> None:
+        self.first_party.restore((facts_state or {}).get("providers", {}))
 
     def new_identity(self, now, state, event, rows) -> bool:
         if now.kind in NOVELTY_TYPES:
@@ -163,7 +181,7 @@ class IdentitySteps:
                                          allowlist.expected_origin(assume, src_ip, event["geo"]))
         reason = sessions.entry_reason(assume, role_account, cfg.org_accounts, cfg.trusted_accounts,
                                        cfg.trusted_principals)
-        if not reason:
+        if not reason or self.first_party.vouches(assume, event["ts"]):
             return []
         allowed_by, outside = allowlist.judge_entry(assume, key, src_ip, event.get("geo"), event["ts"])
         earlier = state.get("sessions", {}).get(assume["session"])

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import zlib
 
+from chainwatch.steps.first_party import FACTS_KEY
 from chainwatch.steps.identity import identity_key, route_to_identities
 from chainwatch.steps.workload import workload_alias, workload_instance
 
@@ -45,6 +46,8 @@ def lanes(event: dict):
     else:
         for routed in route_to_identities(event):
             yield IDENTITY, LANE_KEYS[IDENTITY](routed), routed
+        if "first_party" in event:     # a fact for every key: batches() sends it to every bucket
+            yield IDENTITY, FACTS_KEY, dict(event, route=FACTS_KEY)
 
 
 def key_bucket(key: str, buckets: int) -> int:
@@ -58,6 +61,10 @@ def batches(routed, buckets: int, time: int | None = None) -> list[tuple]:
     input order; time: the batch's earliest event time unless given."""
     grouped: dict[tuple, list] = {}
     for lane, key, event in routed:
+        if key == FACTS_KEY:        # rare (steps.first_party): one copy per bucket, so every key sees it
+            for bucket in range(buckets):
+                grouped.setdefault((lane, bucket), []).append(event)
+            continue
         grouped.setdefault((lane, key_bucket(key, buckets)), []).append(event)
     return [(lane, bucket, events, min(e["ts"] for e in events) if time is None else time)
             for (lane, bucket), events in grouped.items()]
@@ -69,6 +76,8 @@ def by_key(lane: str, events: list) -> dict[str, list]:
     keyed: dict[str, list] = {}
     for event in events:
         keyed.setdefault(key_of(event), []).append(event)
+    if FACTS_KEY in keyed:      # the org's facts first: the keys' events after them may use them
+        keyed = {FACTS_KEY: keyed.pop(FACTS_KEY), **keyed}
     return keyed
 
 

@@ -14,6 +14,7 @@ from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig
 
 from chainwatch.metrics import Metrics
 from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED, batches, by_key, event_order
+from chainwatch.steps.first_party import FACTS_KEY
 from chainwatch.steps.inventory import load_inventory
 from chainwatch.steps.variants import StepVariants, step_column
 from chainwatch.steps.workload import binding_value, resolve, workload_instance
@@ -60,8 +61,9 @@ LATE = OutputTag("late-events", Types.STRING())
 
 def is_late_notice(notice: str) -> bool:
     """The notices of the steps (build_steps' third output) are late-event dead letters
-    (late_notice) and allowlist uses (IdentityStepsOperator): only the first are dead letters."""
-    return "allowlist_use" not in json.loads(notice)
+    (late_notice), allowlist uses and first-party providers learned (IdentityStepsOperator):
+    only the first are dead letters."""
+    return json.loads(notice).get("late") is True
 
 
 def late_notice(event: dict, watermark: int) -> str:
@@ -275,6 +277,7 @@ class IdentityStepsOperator(EventTimeOrdered):
         # key touched brings it back (only events of brand-new keys before that see a later
         # horizon, which errs quiet: still learning).
         self.history_start = self.config.novelty.history_start_ms
+        self.providers_restored: set = set()     # buckets whose learned providers this process has read
 
     def on_key_events(self, key, events, changed):
         state = self.key_state.get(key) or {}     # one state read and write per batch, not per event
@@ -292,7 +295,14 @@ class IdentityStepsOperator(EventTimeOrdered):
         changed[key] = state
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        if self.restorable and ctx.get_current_key() not in self.providers_restored:
+            # every bucket holds every learned provider (steps.lanes): after a restore, the
+            # first flush of any bucket brings them back
+            self.providers_restored.add(ctx.get_current_key())
+            self.logic.restore_providers(self.key_state.get(FACTS_KEY))
         yield from super().on_timer(timestamp, ctx)
         for use in self.logic.take_allowlist_uses():      # the flush's sessions an allowlist entry let in
             self.metrics.inc("allowlist_sessions", 1, use["allowlist_use"])
             yield LATE, json.dumps(use)
+        for learned in self.logic.take_learned_providers():
+            yield LATE, json.dumps(learned)

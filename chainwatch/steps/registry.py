@@ -28,6 +28,7 @@ _DEPRECATED_TRUST = ("deprecated: trusted from any network to assume any role; s
 class Param:
     name: str             # as written in the config and in a pattern's `params`
     kind: str             # duration | int | float | size | str_list | timestamp | path | float_map | network_map
+                          # | provider_list
     default: object       # as a user writes it (`10m`, `100MB`), None for unset
     field: str            # the config dataclass field it fills
     meaning: str
@@ -78,6 +79,10 @@ STEPS = (
     StepKind(CROSS_ACCOUNT_ENTRY, "session", "cross_account_entry", "cross_account", (
         Param("org_accounts", "str_list", (), "org_accounts",
               "the organisation's own accounts, projects, domains, tenants: not outsiders"),
+        Param("first_party_providers", "provider_list", (), "first_party_providers",
+              "the org's own identity providers (EKS OIDC issuers, GKE pools, SAML IdPs), each a provider or "
+              "`{provider, subjects}` (`*` allowed): their federated sessions are not entries; EKS issuers and "
+              "GKE pools of clusters the org creates are also learned from its audit logs"),
         Param("trusted_accounts", "str_list", (), "trusted_accounts", _DEPRECATED_TRUST),
         Param("trusted_principals", "str_list", (), "trusted_principals", _DEPRECATED_TRUST),
     ), ("reason", "role", "method", "caller", "outside_account", "src_ip", "allowlist"), ("authentication", "iam"),

@@ -10,6 +10,7 @@ job whose patterns set nothing computes each step once, as before. No PyFlink.
 """
 from __future__ import annotations
 
+from chainwatch.steps.first_party import FACTS_KEY
 from chainwatch.steps.identity import IdentitySteps
 from chainwatch.steps.registry import with_params
 
@@ -31,14 +32,32 @@ class StepVariants:
     def take_allowlist_uses(self) -> list[dict]:
         """The sessions an allowlist entry let in since the last call, once each (every variant
         judges the same assumptions)."""
-        logics = ([self.main] if self.run_main else []) + [logic for _variant, logic, _used in self.others]
         uses = {}
-        for logic in logics:
+        for logic in self._logics():
             uses.update((use["event_id"], use) for use in logic.allowlist_uses)
             logic.allowlist_uses.clear()
         return list(uses.values())
 
+    def _logics(self) -> list:
+        return ([self.main] if self.run_main else []) + [logic for _variant, logic, _used in self.others]
+
+    def take_learned_providers(self) -> list[dict]:
+        """First-party providers learned since the last call, once each."""
+        learned = {}
+        for logic in self._logics():
+            learned.update((p["first_party_provider"], p) for p in logic.learned_providers)
+            logic.learned_providers.clear()
+        return list(learned.values())
+
+    def restore_providers(self, facts_state: dict | None) -> None:
+        for logic in self._logics():
+            logic.restore_providers(facts_state)
+
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
+        if key == FACTS_KEY:      # the org's facts: every variant learns them, into one state
+            for logic in self._logics():
+                logic.process(key, state, event, history_start_ms)
+            return []
         rows = self.main.process(key, state, event, history_start_ms) if self.run_main else []
         for variant, logic, used in self.others:
             own = state.setdefault("variants", {}).setdefault(variant, {})

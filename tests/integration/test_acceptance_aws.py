@@ -16,8 +16,9 @@ from chainwatch.replay import replay, summary_lines
 from tests.builders import at, call, user, write_cloudtrail, write_flows
 from tests.findings_by_key import check_scenario, group_by_key
 from tests.scenarios import DAY, all_scenarios, suppression_scenarios
+from tests.scenarios_federation import federation_scenarios
 
-SCENARIOS = all_scenarios() + suppression_scenarios()
+SCENARIOS = all_scenarios() + suppression_scenarios() + federation_scenarios()
 
 
 def _write(directory, scenarios, *, chronological_names: bool, shuffle_seed=None):
@@ -179,6 +180,22 @@ def test_the_replay_counts_the_sessions_each_allowlist_entry_let_in(result, conf
     assert "allowlist entries:     5, sessions let in: aws-partner-automation 22, gcp-partner-ops 0, " \
            "gcp-partner-domain 0, gcp-partner-pool 0, azure-partner-tenant 0" in lines
     assert "  gcp-partner-ops (owner partners@acme.example) let nothing in: still needed?" in lines
+
+
+def test_the_replay_summary_lists_the_first_party_provider_it_learned(result, config):
+    """n13's cluster issuer, learned from CreateOpenIDConnectProvider; the vendor's issuer is not."""
+    lines = summary_lines(result, config.allowlist)
+    learned = [line.strip() for line in lines[lines.index(next(x for x in lines if x.startswith("first-party"))):]
+               if "oidc-provider/" in line]
+    assert len(learned) == 1 and "oidc.eks.us-east-1.amazonaws.com/id/" in learned[0], lines
+    assert "iam:CreateOpenIDConnectProvider" in learned[0]
+
+
+def test_an1348_outside_identity_providers_are_named_in_the_entry(by_key):
+    reasons = {name: _entry_step(by_key, name)["details"]["reason"] for name in
+               ("p14-vendor-oidc", "p15-outside-saml-idp", "p17-github-outside-repo")}
+    assert all("federated third-party identity" in reason for reason in reasons.values()), reasons
+    assert "oidc.vendor-ci.example.net" in reasons["p14-vendor-oidc"]
 
 
 def test_the_replay_summary_counts_the_updates(result):
