@@ -102,6 +102,20 @@ class JobConfig:
 
 
 @dataclass(frozen=True)
+class InventoryConfig:
+    """Asset inventory exports (enrich.assets): loaded at start, again when a file changes."""
+    files: tuple = ()
+    refresh_ms: int = 60_000
+
+
+@dataclass(frozen=True)
+class CoverageConfig:
+    """Evidence stream coverage (coverage.py): how long an account's object-access or flow
+    stream may be silent while its audit stream flows before that is a coverage finding."""
+    silence_ms: int = 2 * 3600_000
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     sources: tuple[SourceConfig, ...]
@@ -123,6 +137,8 @@ class Config:
     # Deprecated keys still honoured, each saying how to migrate (`chainwatch validate` prints them,
     # the job logs them).
     warnings: tuple[Problem, ...] = ()
+    coverage: CoverageConfig = CoverageConfig()
+    inventory: InventoryConfig = InventoryConfig()
 
 
 def _resolve(base: Path, value: str | None) -> str | None:
@@ -187,6 +203,10 @@ def load_config(path: str | Path | None = None) -> Config:
     geo = enrich.section("geoip")
     geoip = GeoIPConfig(_resolve(base, geo.str("city_db", None)), _resolve(base, geo.str("asn_db", None)))
     geo.reject_unknown()
+    assets_s = enrich.section("inventory")
+    asset_files = tuple(_resolve(base, f) for f in assets_s.str_list("files"))
+    inventory = InventoryConfig(asset_files, assets_s.duration("refresh", "1m"))
+    assets_s.reject_unknown()
     enrich.reject_unknown()
 
     steps = root.section("steps", required=True)
@@ -211,7 +231,13 @@ def load_config(path: str | Path | None = None) -> Config:
     patterns_dir = _resolve(base, root.str("patterns", "../patterns"))
     ref_files = root.section("reference")
     reference_paths = {name: _reference_files(base, ref_files, name) for name in ("privileged_apis", "creation_events")}
+    # optional: the shipped lists, as a job written before they existed has none
+    reference_paths["evidence_changes"] = _reference_files(base, ref_files, "evidence_changes", False) or [
+        str(DEFAULTS_DIR / "conf" / cloud / "evidence_changes.yaml") for cloud in ("aws", "gcp", "azure")]
     ref_files.reject_unknown()
+    coverage_s = root.section("coverage")
+    coverage = CoverageConfig(silence_ms=coverage_s.duration("silence", "2h"))
+    coverage_s.reject_unknown()
     sinks = load_sinks(root, lambda value: _resolve(base, value), legacy_kafka.delivery_guarantee or "at-least-once")
     sinks = migrate_legacy_kafka(legacy_kafka, sinks, root.data.get("sinks") is not None, problems, warnings)
     allowlist_path = _resolve(base, root.str("allowlist", None))
@@ -220,9 +246,12 @@ def load_config(path: str | Path | None = None) -> Config:
     if problems:
         raise ChainwatchError(problems)
     reference = load_reference_lists(reference_paths)
+    if inventory.files:       # checked here, so `validate` and every command name a bad export
+        from chainwatch.enrich.assets import load_assets
+        load_assets(inventory.files)
     return Config(str(path), sources, kafka, patterns_dir, time_cfg, networks, geoip, novelty, spike,
                   egress, cross, burst, familiarity, job, reference, sinks, load_allowlist(allowlist_path),
-                  tuple(warnings))
+                  tuple(warnings), coverage, inventory)
 
 
 _SECTION_TYPES = {"novelty": NoveltyConfig, "spike": SpikeConfig, "egress": EgressConfig,
@@ -326,9 +355,9 @@ def _storage_uri(base: Path, value: str | None) -> str | None:
     return Path(_resolve(base, value)).as_uri()
 
 
-def _reference_files(base: Path, section: Section, name: str) -> list[str]:
+def _reference_files(base: Path, section: Section, name: str, required: bool = True) -> list[str]:
     """One file or a list of files (a file per cloud), resolved against the config's folder."""
-    value = section.raw(name)
+    value = section.raw(name) if required else section.raw(name, None)
     files = section.str_list(name) if not isinstance(value, str) else (value,)
     if value is not None and not files:
         section._problem(name, "at least one file is required")

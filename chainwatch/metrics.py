@@ -36,6 +36,9 @@ COUNTERS = {
     "dead_lettered": "reason",     # records sent to the dead-letter output, by reason class
     "findings": "analytic",        # findings made, by pattern id
     "allowlist_sessions": "entry",  # sessions an allowlist entry let in, by entry id (0: unused)
+    "coverage_findings": "kind",   # coverage findings (coverage.py): change, gap, gap_end
+    # egress bytes by account (an org account, else "other") and attribution (steps.workload)
+    "egress_bytes": ("account", "attribution"),
     "delivered": "sink",           # findings a HEC sink delivered, by sink name
     "delivery_failed": "sink",     # findings a sink could not deliver (sent to the dead-letter output)
 }
@@ -97,7 +100,11 @@ class Metrics:
             if (label_key is None) != (label is None):
                 raise ValueError(f"counter {name}: label {label_key!r} " + ("needs a value" if label is None
                                                                            else "takes none"))
-            group = self._group if label is None else self._group.add_group(label_key, label)
+            group = self._group
+            if label is not None:        # one label, or a tuple of them for a tuple of keys
+                keys, values = (label_key, label) if isinstance(label_key, tuple) else ((label_key,), (label,))
+                for key_name, value in zip(keys, values):
+                    group = group.add_group(key_name, value)
             found = self._counters[key] = group.counter(name)
         return found
 

@@ -15,8 +15,8 @@ from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.findings.suppression import group_key, suppress
 from chainwatch.metrics import Metrics
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
-from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED
-from chainwatch.steps.operators import (BATCH_ROW_TYPE, LATE, STEP_ROW_TYPE, IdentityStepsOperator,
+from chainwatch.steps.lanes import COVERAGE, IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED
+from chainwatch.steps.operators import (BATCH_ROW_TYPE, LATE, STEP_ROW_TYPE, CoverageOperator, IdentityStepsOperator,
                                         WorkloadResolver, state_ttl)
 
 HOLD_ALL, FILES, LIVE = "hold-all", "files", "live"
@@ -103,7 +103,15 @@ def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_
     pass within a replay), and the case job builds a pipeline per case in one job, where the
     same uids would collide."""
     steps, unattributed, late = build_steps(config, events, restorable=restorable, patterns=patterns)
-    return build_matches(env, patterns, steps, t_env, restorable=restorable), unattributed, late
+    findings = build_matches(env, patterns, steps, t_env, restorable=restorable)
+    return findings.union(build_coverage(config, events, restorable=restorable)), unattributed, late
+
+
+def build_coverage(config, batches, *, restorable: bool = False):
+    """Coverage findings (coverage.py) per account, as OCSF JSON like the patterns' findings."""
+    return _uid(_keyed(jvm.lane(batches, COVERAGE, "evidence stream beats and changes"))
+                .process(CoverageOperator(config, restorable), output_type=Types.STRING())
+                .name("evidence stream coverage"), uids.COVERAGE, restorable)
 
 
 def _uid(stream, uid: str, wanted: bool):
@@ -122,13 +130,12 @@ def build_steps(config, batches, *, restorable: bool = False, patterns=None):
     everything is Java (lane filters, keying by bucket): a batch enters Python only at the
     operator that uses it. patterns: those setting their own step parameters get their own step
     variant (steps.variants)."""
-    ttl, buckets = config.job.state_ttl_ms, config.job.key_buckets
     with_instance = _uid(_keyed(jvm.lane(batches, INSTANCE_HOP, "egress flows, alias bindings"))
-                         .process(WorkloadResolver("instance", ttl, buckets, restorable),
+                         .process(WorkloadResolver("instance", config, restorable),
                                   output_type=BATCH_ROW_TYPE)
                          .name("resolve ENI/IP -> instance"), uids.RESOLVE_INSTANCE, restorable)
     attributed = _uid(_keyed(with_instance, jvm.lane(batches, IDENTITY_HOP, "instance -> identity bindings"))
-                      .process(WorkloadResolver("principal", ttl, buckets, restorable),
+                      .process(WorkloadResolver("principal", config, restorable),
                                output_type=BATCH_ROW_TYPE)
                       .name("resolve instance -> identity"), uids.RESOLVE_IDENTITY, restorable)
     step_rows = _uid(_keyed(jvm.lane(batches, IDENTITY, "identity activity"),
@@ -137,7 +144,8 @@ def build_steps(config, batches, *, restorable: bool = False, patterns=None):
                      .name("identity steps"),
                      uids.IDENTITY_STEPS, restorable)
     unattributed = jvm.lane(attributed, UNATTRIBUTED, "unattributed egress").flat_map(
-        lambda row: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"]}) for e in row[1][2]),
+        lambda row: (json.dumps({"unattributed_egress": e["id"], "bytes": e["flow"]["bytes"],
+                                 "reason": e.get("attribution") or "no_binding"}) for e in row[1][2]),
         Types.STRING())
     late = with_instance.get_side_output(LATE).union(attributed.get_side_output(LATE),
                                                      step_rows.get_side_output(LATE))

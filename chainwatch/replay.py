@@ -69,6 +69,7 @@ def summary_lines(result: ReplayResult, allowlist=None) -> list[str]:
                      "notices): a finding needing them may be missed (raise the delay, or --hold-all)")
     lines += [
         f"egress flows with no identity bound: {result.unattributed_egress}",
+        *(["egress bytes by account:"] + result.attribution_lines() if result.egress_attribution else []),
         f"findings:              {len(result.findings)}" + (f" ({updates} of them updates of an earlier one: a "
                                                                "repeat within the pattern's suppress period)"
                                                                if (updates := result.finding_updates()) else ""),
@@ -85,9 +86,9 @@ def summary_lines(result: ReplayResult, allowlist=None) -> list[str]:
                      "are not cross-account entries; list them in steps.cross_account_entry.first_party_providers "
                      "to keep them past job.state_ttl)")
         lines += [f"  {provider}: {how}" for provider, how in sorted(result.first_party_providers.items())]
-    gaps = blind_spots(result.coverage)
+    gaps = blind_spots(result.coverage) + [f["message"].partition(": ")[2] for f in result.coverage_findings]
     lines.append(f"blind spots:           {len(gaps)}" + ("" if gaps else " (every account sent audit, object-access "
-                                                                     "and flow events)"))
+                                                                     "and flow events, and none was turned off)"))
     lines.extend(f"  {gap}" for gap in gaps)
     rate = counts["read"] / result.seconds if result.seconds else 0
     lines.append(f"time:                  {result.seconds:.1f}s ({rate:,.0f} records/s including job start-up)")

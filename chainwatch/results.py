@@ -6,7 +6,19 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from chainwatch.coverage import merge as merge_coverage
+from chainwatch.coverage import COVERAGE_ANALYTIC, merge as merge_coverage
+from chainwatch.units import format_size
+
+_WHY = {"no_binding": "with no binding (an instance no RunInstances, role session or inventory names)",
+        "nat_gateway": "through NAT gateways (unattributable by design)",
+        "load_balancer": "through load balancers (unattributable by design)"}
+
+
+def merge_attribution(total: dict, part: dict) -> None:
+    for account, by in part.items():
+        mine = total.setdefault(account, {})
+        for attribution, n in by.items():
+            mine[attribution] = mine.get(attribution, 0) + n
 
 FINDING, DEAD, STATS, UNATTRIBUTED, LATE_NOTICE = "F", "D", "S", "U", "L"    # tags of a job's collected outputs
 
@@ -22,6 +34,8 @@ class ReplayResult:
     dead_letters: list = field(default_factory=list)
     unattributed_egress: int = 0
     coverage: dict = field(default_factory=dict)
+    coverage_findings: list = field(default_factory=list)      # evidence streams turned off, gaps (coverage.py)
+    egress_attribution: dict = field(default_factory=dict)     # cloud:account -> {attribution: bytes}
     seconds: float = 0.0
 
     def findings_by_analytic(self) -> Counter:
@@ -34,13 +48,18 @@ class ReplayResult:
     def absorb(self, kind: str, body: str) -> None:
         """One collected output of a job, by its tag."""
         if kind == FINDING:
-            self.findings.append(json.loads(body))
+            finding = json.loads(body)
+            coverage = finding["finding_info"]["analytic"]["uid"] == COVERAGE_ANALYTIC
+            (self.coverage_findings if coverage else self.findings).append(finding)
         elif kind == DEAD:
             self.dead_letters.append(json.loads(body))
         elif kind == LATE_NOTICE:     # a record already counted as normalised: a notice, not a loss
             notice = json.loads(body)
             if "allowlist_use" in notice:       # not a dead letter: a session an allowlist entry let in
                 self.allowlist_uses[notice["allowlist_use"]] += 1
+                return
+            if "egress_attribution" in notice:     # a flush's egress bytes by account and attribution
+                merge_attribution(self.egress_attribution, notice["egress_attribution"])
                 return
             if "first_party_provider" in notice:      # a provider the telemetry showed is the org's
                 self.first_party_providers[notice["first_party_provider"]] = f"{notice['how']} (event {notice['event_id']})"
@@ -54,6 +73,16 @@ class ReplayResult:
         else:
             self.unattributed_egress += 1
 
+    def attribution_lines(self) -> list[str]:
+        """Per account: the share of egress bytes bound to an identity, and why the rest is not."""
+        lines = []
+        for account, by in sorted(self.egress_attribution.items()):
+            total = sum(by.values())
+            rest = ", ".join(f"{format_size(n)} {_WHY[a]}" for a, n in sorted(by.items()) if a != "identity" and n)
+            lines.append(f"  {account}: {100 * by.get('identity', 0) / total if total else 100:.0f}% of "
+                         f"{format_size(total)} attributed to an identity" + (f"; not: {rest}" if rest else ""))
+        return lines
+
     def skipped_lines(self, limit: int = 20) -> list[str]:
         """For the summary: how many files and folders were not read, then each with its reason
         (the first `limit`, and how many more)."""
@@ -65,3 +94,4 @@ class ReplayResult:
 
     def sort_findings(self) -> None:
         self.findings.sort(key=lambda f: (f["finding_info"]["first_seen_time"], f["metadata"]["uid"]))
+        self.coverage_findings.sort(key=lambda f: (f["time"], f["metadata"]["uid"], f["activity_id"]))

@@ -33,6 +33,7 @@ EVENT_TIME_MERGE = "event-time-merge"
 RESOLVE_INSTANCE = "resolve-instance-v2"
 RESOLVE_IDENTITY = "resolve-identity-v2"
 IDENTITY_STEPS = "identity-steps-v2"
+COVERAGE = "coverage-v1"
 
 # Outputs given on the command line (--out, --dlq), and dead letters on stdout by default.
 OUT_FINDINGS = "out-findings"

@@ -80,3 +80,13 @@ def format_duration(ms: int) -> str:
         if ms % _DURATION_MS[unit] == 0 and ms >= _DURATION_MS[unit]:
             return f"{ms // _DURATION_MS[unit]}{unit}"
     return f"{ms}ms"
+
+
+def format_size(nbytes: int) -> str:
+    """Bytes in decimal units, as a responder reads them: 200.0 MB."""
+    value = float(nbytes)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{nbytes} B"

@@ -8,6 +8,11 @@ def key_of(finding: dict) -> str:
     return actor["session"]["uid"] if "session" in actor else actor["user"]["uid"]
 
 
+def is_coverage(finding: dict) -> bool:
+    """A coverage finding (an evidence stream turned off or silent), not a pattern's."""
+    return finding["finding_info"]["analytic"]["uid"] == "CW-COVERAGE"
+
+
 def group_by_key(findings) -> dict:
     found: dict = {}
     for finding in findings:

@@ -14,6 +14,8 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from chainwatch.engine.coverage import coverage_findings
+from chainwatch.enrich.assets import load_assets
 from chainwatch.engine.identity import identity_events, step_rows
 from chainwatch.engine.match import pattern_matches
 from chainwatch.engine.read import read_files
@@ -42,9 +44,11 @@ def run(config, patterns, inputs) -> EngineResult:
     files, skipped = find_inputs(inputs)
     result = EngineResult(files=len(files), skipped=skipped)
     events = read_files(config, files, result)
-    attributed, unattributed = attribute_egress(events)
+    inventory = load_assets(config.inventory.files)
+    attributed, unattributed = attribute_egress(events, inventory, result.egress_attribution)
     result.unattributed_egress = len(unattributed)
-    rows = step_rows(config, identity_events(events, attributed), patterns)
+    rows = step_rows(config, identity_events(events, attributed), patterns, inventory.created)
+    result.coverage_findings = coverage_findings(config, events)
     for pattern in patterns:
         groups: dict = {}      # what pipeline.Suppress keeps in keyed state
         matches = pattern_matches(pattern, rows)

@@ -28,9 +28,10 @@ def identity_events(events: list[dict], attributed: list[tuple]) -> list[dict]:
     return [event for _ts, _n, event in sorted(activity + attributed, key=lambda t: (*event_order(t[2]), t[1]))]
 
 
-def step_rows(config, events: list[dict], patterns=None) -> list[dict]:
-    """Rows with the operator's columns (evidence as its JSON text), in emission order."""
-    logic = StepVariants(config, patterns, load_inventory(config.novelty.inventory))
+def step_rows(config, events: list[dict], patterns=None, created: dict | None = None) -> list[dict]:
+    """Rows with the operator's columns (evidence as its JSON text), in emission order. created:
+    identities' creation times from the asset inventory (enrich.assets)."""
+    logic = StepVariants(config, patterns, {**(created or {}), **load_inventory(config.novelty.inventory)})
     states: dict[str, dict] = {}
     history_start = config.novelty.history_start_ms
     rows = []

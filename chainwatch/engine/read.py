@@ -23,7 +23,7 @@ def read_files(config, files, result) -> list[dict]:
             result.counts["normalised"] += 1
             result.counts["events"] += len(parsed)
             for event in parsed:
-                observe_coverage(coverage, event, config.reference)
+                observe_coverage(coverage, event)
             events.extend(parsed)
         merge_coverage(result.coverage, coverage)
     return events

@@ -13,7 +13,7 @@ raw event payloads.
 """
 from __future__ import annotations
 
-from chainwatch.units import format_timestamp
+from chainwatch.units import format_size as size, format_timestamp
 
 _ACCOUNT_WORD = {"aws": "AWS account", "gcp": "GCP project", "azure": "Azure subscription"}
 _LIST = 3        # names listed before "..."
@@ -23,20 +23,11 @@ def duration(ms: int) -> str:
     """12m 3s, 1h 5m, 2d 4h, 40s, 0s: the two largest units."""
     seconds = max(0, int(ms) // 1000)
     parts = []
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
-        if seconds >= size or (unit == "s" and not parts):
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
+    for unit, span in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
+        if seconds >= span or (unit == "s" and not parts):
+            parts.append(f"{seconds // span}{unit}")
+            seconds %= span
     return " ".join(parts[:2])
-
-
-def size(nbytes: int) -> str:
-    value = float(nbytes)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{nbytes} B"
 
 
 def when(ms) -> str:
@@ -75,6 +66,8 @@ def _spike(ev: dict) -> str:
     count = ev.get("bucket_count", len(buckets))
     where = f" from {_plural(count, 'bucket')} ({_names(buckets, count)})" if buckets else ""
     whose = "its own" if ev.get("baseline_basis") == "own" else "the peer group's"
+    if ev.get("peer_group"):        # learned from its peers (steps.peers)
+        whose = f"its {ev.get('peers', 0)} peers' ({ev['peer_group']}) learned"
     against = f"{reads / baseline:.0f}x {whose} baseline of {baseline:g} reads per {duration(ev.get('window_ms', 0))}" \
         if baseline else f"with no baseline (threshold {ev.get('threshold', 0):g} reads)"
     return f"read {_plural(reads, 'object')} ({size(ev.get('bytes', 0))}){where} within {span}, {against}"

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 
+from chainwatch.parsers.evidence import mark as mark_evidence
 from chainwatch.steps.first_party import eks_provider
 from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 
@@ -213,4 +214,5 @@ def parse(record: dict, reference) -> list[dict]:
                                 match["partition"] if match else "aws")
         if provider:
             event["first_party"] = {"provider": provider, "how": f"{service.split('.')[0]}:{action}"}
+    mark_evidence(event, record, reference)
     return [event] + _bindings(event, record, action, principal, principal_arn)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from chainwatch.model import KIND_API, KIND_BINDING, ParseError
 from chainwatch.parsers import azure_entra, azure_flow, azure_storage
+from chainwatch.parsers.evidence import mark as mark_evidence
 from chainwatch.parsers.azure_common import (CLAIM_NAME, CLAIM_OID, CLAIM_TID, CLAIM_UPN, as_dict, base_event,
                                              canonical, created, first, is_guid, lower_keys, principal_key,
                                              resource_name, session_key, split_operation, stable_id, strip_port,
@@ -151,6 +152,7 @@ def parse(record: dict, reference) -> list[dict]:
         text(http.get("userAgent")))
     if phase or not event["success"]:
         return [event]
+    mark_evidence(event, record, reference)
     # The export upper-cases resource ids; the response body keeps the resource's own spelling.
     creation = created(reference, service, action, {"properties": view},
                        text(view["responseBody"].get("name")) or resource_name(resource_id))

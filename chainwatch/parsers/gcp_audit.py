@@ -25,6 +25,7 @@ import re
 
 from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 from chainwatch.parsers.gcp_vpc_flow import entry_field, instance_key, project_from_log_name, region_of
+from chainwatch.parsers.evidence import mark as mark_evidence
 from chainwatch.steps.first_party import gke_pool_project
 
 FORMAT = "gcp_audit"
@@ -339,6 +340,7 @@ def parse(record: dict, reference) -> list[dict]:
         pool = _workload_pool(payload, action)
         if pool and gke_pool_project(pool) == project:      # the cluster's own project's pool
             event["first_party"] = {"provider": project, "how": f"GKE {action.rsplit('.', 1)[-1]} ({pool})"}
+    mark_evidence(event, record, reference)
     events = [event]
     rule = reference.creation_rule("gcp", service, action)
     if rule and event["success"]:
@@ -347,7 +349,8 @@ def parse(record: dict, reference) -> list[dict]:
                 created = {"identity": identity, "identity_type": kind, "signal": rule.signal,
                            "name": identity.partition(":")[2]}
                 extra = dict(event, session="", created=created)
-                extra.pop("assume", None)
+                for field in ("assume", "first_party", "evidence"):      # the call's, not the creation's
+                    extra.pop(field, None)
                 events.append(extra)
     if event["success"]:
         events += [dict(event, id=f"{event['id']}/binding/{n}", kind=KIND_BINDING, binding=b)

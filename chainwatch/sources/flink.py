@@ -7,7 +7,7 @@ from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
 from pyflink.datastream.state import ValueStateDescriptor
 
-from chainwatch.coverage import observe as observe_coverage
+from chainwatch.coverage import Beats, observe as observe_coverage
 from chainwatch.metrics import Metrics, reason_class
 from chainwatch.model import TimeBounds
 from chainwatch.normalise import Normaliser
@@ -31,6 +31,8 @@ class _Normalising:
 
     def open(self, runtime_context):
         self.normaliser = Normaliser(self.config)
+        self.beats = Beats()        # each evidence stream's beat per account and minute (coverage.py)
+        self.earliest = None        # the earliest event time this operator has sent on
         self.metrics = Metrics(runtime_context)     # records read, normalised, dead-lettered by reason class
         self.metrics.register_records()
 
@@ -66,7 +68,15 @@ class _Normalising:
             counts["normalised"] += 1
             counts["events"] += len(events)
             for event in events:
-                observe_coverage(coverage, event, self.config.reference)
+                observe_coverage(coverage, event)
+                beat = self.beats.observe(event)
+                if beat is not None:
+                    routed.extend(lanes(beat))
+                if self.earliest is None or event["ts"] < self.earliest:
+                    # Every key bucket learns the job's history start (steps.novelty's horizon
+                    # when none is configured), not only the buckets this subtask's events reach.
+                    self.earliest = event["ts"]
+                    routed.extend(lanes({"kind": "history", "id": f"history:{event['ts']}", "ts": event["ts"]}))
                 # What no step uses (a flow that does not leave for an external address: half
                 # of all events) is counted and covered, but not shipped on through the job.
                 used = list(lanes(event))

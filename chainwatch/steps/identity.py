@@ -12,6 +12,7 @@ from typing import NamedTuple
 from chainwatch.model import NOVELTY_TYPES, principal_type_of
 from chainwatch.steps import dedup, egress, familiarity, novelty, sessions, spike
 from chainwatch.steps.first_party import FACTS_KEY, FirstPartyProviders
+from chainwatch.steps.peers import PeerBaselines
 from chainwatch.steps.registry import step_handlers
 
 
@@ -80,6 +81,7 @@ class IdentitySteps:
         self.allowlist_uses: list[dict] = []     # sessions an allowlist entry let in, until taken
         self.first_party = FirstPartyProviders(config.cross_account.first_party_providers)
         self.learned_providers: list[dict] = []  # first-party providers learned, until taken
+        self.peers = PeerBaselines()              # learned peer baselines (steps.peers)
         self._handlers = [getattr(self, name) for name in HANDLERS]     # bound once, not per event
 
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
@@ -106,8 +108,8 @@ class IdentitySteps:
     def _learn(self, state: dict, event: dict) -> None:
         """A first-party provider the event shows (steps.first_party): kept in the facts key's
         state, so a restore brings it back (restore_providers), and here for every key."""
-        fact = event["first_party"]
-        if self.first_party.learn(fact, event["ts"], event["id"]):
+        fact = event.get("first_party")
+        if fact and self.first_party.learn(fact, event["ts"], event["id"]):
             state.setdefault("providers", {})[fact["provider"]] = self.first_party.learned[fact["provider"]]
             self.learned_providers.append({"first_party_provider": fact["provider"], "how": fact["how"],
                                            "event_id": event["id"], "event_time_ms": event["ts"]})
@@ -129,7 +131,8 @@ class IdentitySteps:
         if event["kind"] == "object_access":
             cfg = self.config.spike
             step = spike.observe(state, event, cfg.window_ms, cfg.floor_reads, cfg.multiplier, cfg.min_history_windows,
-                                 cfg.peer_baselines.get(now.kind, 0.0), self.config.job.max_event_ids_per_step)
+                                 cfg.peer_baselines.get(now.kind, 0.0), self.config.job.max_event_ids_per_step,
+                                 self.peers, now.key, self.peers.groups_of(now.kind, event["account"]))
             rows.extend([step] if step else [])
         return False
 

@@ -5,6 +5,8 @@
   instance-hop   egress flows and the bindings that name their instance, keyed by ENI / IP
   identity-hop   flows with their instance, and the bindings instance -> identity
   unattributed   egress flows the hops bound to no identity (no keyed step uses them)
+  coverage       beats of each evidence stream and the calls that turn one off, keyed by
+                 account (coverage.py)
 
 A lane's key is a function of the event (LANE_KEYS), so an operator can tell a batch's events
 apart by key without the key travelling with each event.
@@ -23,12 +25,15 @@ from __future__ import annotations
 
 import zlib
 
+from chainwatch.coverage import account_key
 from chainwatch.steps.first_party import FACTS_KEY
 from chainwatch.steps.identity import identity_key, route_to_identities
 from chainwatch.steps.workload import workload_alias, workload_instance
 
 IDENTITY, INSTANCE_HOP, IDENTITY_HOP, UNATTRIBUTED = "identity", "instance-hop", "identity-hop", "unattributed"
-LANE_KEYS = {IDENTITY: identity_key, INSTANCE_HOP: workload_alias, IDENTITY_HOP: workload_instance}
+COVERAGE = "coverage"
+LANE_KEYS = {IDENTITY: identity_key, INSTANCE_HOP: workload_alias, IDENTITY_HOP: workload_instance,
+             COVERAGE: account_key}
 
 
 def lanes(event: dict):
@@ -43,11 +48,17 @@ def lanes(event: dict):
             yield INSTANCE_HOP, LANE_KEYS[INSTANCE_HOP](event), event
         if "principal" in event["binding"]:
             yield IDENTITY_HOP, LANE_KEYS[IDENTITY_HOP](event), event
+    elif kind == "beat":
+        yield COVERAGE, account_key(event), event
+    elif kind == "history":          # a parse operator's earliest event time: for every key
+        yield IDENTITY, FACTS_KEY, dict(event, route=FACTS_KEY)
     else:
         for routed in route_to_identities(event):
             yield IDENTITY, LANE_KEYS[IDENTITY](routed), routed
         if "first_party" in event:     # a fact for every key: batches() sends it to every bucket
             yield IDENTITY, FACTS_KEY, dict(event, route=FACTS_KEY)
+        if "evidence" in event:        # turns an evidence stream off, or says where one is written
+            yield COVERAGE, account_key(event), event
 
 
 def key_bucket(key: str, buckets: int) -> int:

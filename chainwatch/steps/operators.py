@@ -12,12 +12,17 @@ from pyflink.common import Duration, Row, Time, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig
 
+from chainwatch.coverage import CoverageWatch
+from chainwatch.findings.coverage import to_ocsf as coverage_ocsf
 from chainwatch.metrics import Metrics
-from chainwatch.steps.lanes import IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED, batches, by_key, event_order
+from chainwatch.steps.lanes import (COVERAGE, IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED, batches, by_key,
+                                    event_order)
 from chainwatch.steps.first_party import FACTS_KEY
+from chainwatch.steps.peers import PEERS_KEY
 from chainwatch.steps.inventory import load_inventory
 from chainwatch.steps.variants import StepVariants, step_column
-from chainwatch.steps.workload import binding_value, resolve, workload_instance
+from chainwatch.enrich.assets import RefreshingAssets
+from chainwatch.steps.workload import add_attribution, binding_value, resolve, workload_instance
 
 # `order_ts`: the row's place in event time for MATCH_RECOGNIZE (its rowtime). Its own time, unless its
 # event arrived behind the watermark: then the time of the flush that handled it, so the row
@@ -122,6 +127,7 @@ class EventTimeOrdered(KeyedProcessFunction):
     start time with time.watermark_delay, so a bucket holds only that window (sources.order).
     """
     lane = ""        # the lane the operator consumes: its keys are steps.lanes.LANE_KEYS[lane]
+    notify_late = True   # a dead-letter notice per late event (not where another operator gives it)
     restorable = True    # state in Flink, so a checkpoint holds it; else in Python memory (pipeline.build_pipeline)
 
     def _map_state(self, runtime_context: RuntimeContext, descriptor: MapStateDescriptor, unkept):
@@ -163,7 +169,7 @@ class EventTimeOrdered(KeyedProcessFunction):
     def process_element(self, batch, ctx: KeyedProcessFunction.Context):
         _lane, bucket, events, _time = batch
         watermark = ctx.timer_service().current_watermark()
-        late = [e for e in events if e["ts"] <= watermark]
+        late = [e for e in events if e["ts"] <= watermark] if self.notify_late else ()
         for event in late:       # a notice once per event, at the first hop that finds it late
             if not event.get("late"):
                 event["late"] = True
@@ -227,8 +233,9 @@ class WorkloadResolver(EventTimeOrdered):
     it fills in the identity (learned from instance-profile role sessions).
     """
 
-    def __init__(self, field: str, state_ttl_ms: int, key_buckets: int, restorable: bool = True):
-        self.field, self.state_ttl_ms, self.key_buckets = field, state_ttl_ms, key_buckets
+    def __init__(self, field: str, config, restorable: bool = True):
+        self.field, self.state_ttl_ms, self.key_buckets = field, config.job.state_ttl_ms, config.job.key_buckets
+        self.inventory_config, self.org_accounts = config.inventory, set(config.cross_account.org_accounts)
         self.lane = INSTANCE_HOP if field == "instance" else IDENTITY_HOP
         self.restorable = restorable
 
@@ -237,25 +244,40 @@ class WorkloadResolver(EventTimeOrdered):
         descriptor = MapStateDescriptor("bound", Types.STRING(), Types.STRING())    # key -> what it is bound to
         descriptor.enable_time_to_live(state_ttl(self.state_ttl_ms))
         self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
+        self.assets = RefreshingAssets(self.inventory_config.files, self.inventory_config.refresh_ms)
+        self.egress: dict = {}       # the flush's egress bytes per account and attribution (second hop)
 
     def on_key_events(self, key, events, changed):
         """Resolved flows go on as batches for the next hop: keyed by instance after the first,
         by identity after the second (the unattributed lane for none)."""
         bound = initial = self.key_state.get(key)
+        inventory = self.assets.get()
         resolved = []
         for event in events:
             if event["kind"] == "binding":
                 bound = binding_value(self.field, event) or bound
             else:
-                resolved.append(resolve(self.field, bound, event))
+                resolved.append(resolve(self.field, bound, event, key, inventory))
         if bound != initial:
             changed[key] = bound
         if self.field == "instance":
             routed = ((IDENTITY_HOP, workload_instance(e), e) for e in resolved)
         else:
+            for event in resolved:
+                add_attribution(self.egress, event)
             routed = ((IDENTITY if e["principal"] else UNATTRIBUTED, e["principal"], e) for e in resolved)
         for batch in batches(routed, self.key_buckets):
             yield batch_row(batch)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        yield from super().on_timer(timestamp, ctx)
+        if self.egress:      # one notice per flush: the replay's attribution report; and the metric
+            for account, by_attribution in self.egress.items():
+                label = account if account.partition(":")[2] in self.org_accounts else "other"
+                for attribution, n in by_attribution.items():
+                    self.metrics.inc("egress_bytes", n, (label, attribution))
+            yield LATE, json.dumps({"egress_attribution": self.egress})
+            self.egress = {}
 
 
 class IdentityStepsOperator(EventTimeOrdered):
@@ -269,7 +291,10 @@ class IdentityStepsOperator(EventTimeOrdered):
         descriptor = MapStateDescriptor("identity", Types.STRING(), Types.PICKLED_BYTE_ARRAY())    # identity -> its state
         descriptor.enable_time_to_live(state_ttl(self.config.job.state_ttl_ms))
         self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
-        self.logic = StepVariants(self.config, self.patterns, load_inventory(self.config.novelty.inventory))
+        self.identities = load_inventory(self.config.novelty.inventory)      # steps.novelty.inventory (CSV)
+        self.assets = RefreshingAssets(self.config.inventory.files, self.config.inventory.refresh_ms)
+        self.assets_used = self.assets.get()
+        self.logic = StepVariants(self.config, self.patterns, {**self.assets_used.created, **self.identities})
         for entry in self.config.allowlist.entries:     # a series per entry, 0 until it lets a session in
             self.metrics.inc("allowlist_sessions", 0, entry.id)
         # The history horizon when none is configured: the earliest event the job saw. Kept in
@@ -278,6 +303,7 @@ class IdentityStepsOperator(EventTimeOrdered):
         # horizon, which errs quiet: still learning).
         self.history_start = self.config.novelty.history_start_ms
         self.providers_restored: set = set()     # buckets whose learned providers this process has read
+        self.peers_written: dict = {}            # bucket -> the peer changes count its snapshot holds
 
     def on_key_events(self, key, events, changed):
         state = self.key_state.get(key) or {}     # one state read and write per batch, not per event
@@ -295,14 +321,52 @@ class IdentityStepsOperator(EventTimeOrdered):
         changed[key] = state
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        if self.assets.get() is not self.assets_used:      # the inventory was reloaded
+            self.assets_used = self.assets.get()
+            self.logic.use_inventory({**self.assets_used.created, **self.identities})
         if self.restorable and ctx.get_current_key() not in self.providers_restored:
             # every bucket holds every learned provider (steps.lanes): after a restore, the
             # first flush of any bucket brings them back
             self.providers_restored.add(ctx.get_current_key())
             self.logic.restore_providers(self.key_state.get(FACTS_KEY))
+            self.logic.restore_peers(self.key_state.get(PEERS_KEY))
         yield from super().on_timer(timestamp, ctx)
+        changes, bucket = self.logic.peer_changes(), ctx.get_current_key()
+        if self.restorable and changes >= self.peers_written.get(bucket, 0) + 100:
+            # the learned peer baselines into this bucket's state, now and then (not every flush)
+            self.peers_written[bucket] = changes
+            self.key_state.put(PEERS_KEY, self.logic.peer_snapshot())
         for use in self.logic.take_allowlist_uses():      # the flush's sessions an allowlist entry let in
             self.metrics.inc("allowlist_sessions", 1, use["allowlist_use"])
             yield LATE, json.dumps(use)
         for learned in self.logic.take_learned_providers():
             yield LATE, json.dumps(learned)
+
+
+class CoverageOperator(EventTimeOrdered):
+    """Coverage findings (coverage.CoverageWatch) per account, as OCSF JSON: evidence streams
+    turned off, silent while the audit stream flows, and back. Its late events are the identity
+    steps' too, which give their notices."""
+    lane = COVERAGE
+    notify_late = False
+
+    def __init__(self, config, restorable: bool = True):
+        self.silence_ms, self.state_ttl_ms, self.restorable = \
+            config.coverage.silence_ms, config.job.state_ttl_ms, restorable
+
+    def open(self, runtime_context: RuntimeContext):
+        super().open(runtime_context)
+        descriptor = MapStateDescriptor("coverage", Types.STRING(), Types.PICKLED_BYTE_ARRAY())    # account -> state
+        descriptor.enable_time_to_live(state_ttl(self.state_ttl_ms))
+        self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
+        self.watch = CoverageWatch(self.silence_ms)
+        for kind in ("change", "gap", "gap_end"):       # each series exists at 0 from the start
+            self.metrics.inc("coverage_findings", 0, kind)
+
+    def on_key_events(self, key, events, changed):
+        state = self.key_state.get(key) or {}
+        for event in events:
+            for found in self.watch.process(state, event):
+                self.metrics.inc("coverage_findings", 1, found["kind"])
+                yield json.dumps(coverage_ocsf(found), separators=(",", ":"))
+        changed[key] = state

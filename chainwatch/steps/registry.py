@@ -68,7 +68,9 @@ STEPS = (
         Param("min_history_windows", "int", 6, "min_history_windows",
               "active windows before an identity's own baseline is used", 1),
         Param("peer_baselines", "float_map", {}, "peer_baselines",
-              "reads per window for identities without a baseline, by type (`role`, `user`)"),
+              "reads per window for identities without a baseline, by type (`role`, `user`): the floor under "
+              "the baseline learned from their peers (steps/peers.py: the 75th percentile of the own baselines "
+              "of 10 or more identities of the type, in the account or anywhere)"),
     ), ("reads", "bytes", "buckets", "bucket_count", "threshold", "baseline", "baseline_basis", "window_ms"), (),
         "object reads and listings in the window at or above max(floor_reads, multiplier x baseline)"),
     StepKind(EXTERNAL_EXFILTRATION, "principal", "exfiltration", "egress", (

@@ -38,6 +38,11 @@ class StepVariants:
             logic.allowlist_uses.clear()
         return list(uses.values())
 
+    def use_inventory(self, inventory: dict) -> None:
+        """Identities' creation times, as reloaded (enrich.assets)."""
+        for logic in [self.main] + [logic for _variant, logic, _used in self.others]:
+            logic.inventory = inventory
+
     def _logics(self) -> list:
         return ([self.main] if self.run_main else []) + [logic for _variant, logic, _used in self.others]
 
@@ -52,6 +57,19 @@ class StepVariants:
     def restore_providers(self, facts_state: dict | None) -> None:
         for logic in self._logics():
             logic.restore_providers(facts_state)
+
+    def peer_snapshot(self) -> dict:
+        """Every variant's learned peer baselines (steps.peers), as a bucket keeps them."""
+        return {"main": self.main.peers.snapshot(), **{v: logic.peers.snapshot() for v, logic, _used in self.others}}
+
+    def restore_peers(self, snapshot: dict | None) -> None:
+        snapshot = snapshot or {}
+        self.main.peers.restore(snapshot.get("main"))
+        for variant, logic, _used in self.others:
+            logic.peers.restore(snapshot.get(variant))
+
+    def peer_changes(self) -> int:
+        return sum(logic.peers.changes for logic in [self.main] + [logic for _v, logic, _used in self.others])
 
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
         if key == FACTS_KEY:      # the org's facts: every variant learns them, into one state

@@ -40,7 +40,8 @@ def main(conf: str, inputs: str, out: str) -> None:
     with open(out, "w", encoding="utf-8") as handle:
         json.dump({"summary": summary, "files": result.files, "skipped": result.skipped, "counts": result.counts,
                    "findings": result.findings, "dead_letters": result.dead_letters,
-                   "unattributed_egress": result.unattributed_egress, "coverage": result.coverage}, handle)
+                   "unattributed_egress": result.unattributed_egress, "coverage": result.coverage,
+                   "coverage_findings": result.coverage_findings}, handle)
 
 
 if __name__ == "__main__":

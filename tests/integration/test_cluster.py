@@ -22,10 +22,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chainwatch import cluster, cluster_env
+from chainwatch import cluster, cluster_env, engine
+from chainwatch.config import load_config
+from chainwatch.patterns.model import load_patterns
 from tests.builders import write_cloudtrail, write_flows
 from tests.conftest import REPO, TEST_CONF
-from tests.findings_by_key import key_of
+from tests.findings_by_key import is_coverage, key_of
 from tests.scenarios import all_scenarios
 from tests.streaming import clock_records, write_scenario_files
 
@@ -113,6 +115,11 @@ def run(tmp_path_factory, geoip_dir, running):
     clock_ct, clock_flows = clock_records()
     write_cloudtrail(staging / "clock-cloudtrail.json.gz", clock_ct)
     write_flows(staging / "clock-vpcflow.log", clock_flows)
+    # Coverage findings (the scenarios' StopLogging calls) come out beside the patterns': as many
+    # as the reference engine gives on the same files.
+    config = load_config(conf)
+    coverage = engine.run(config, load_patterns(config.patterns_dir), [staging]).coverage_findings
+    expected = len(EXPECTED_KEYS) + len(coverage)
 
     submitted = time.monotonic()
     job_id = cluster.submit(running.state_dir, conf, out=out, dlq=dlq, parallelism=2, detached=True, timeout=400)
@@ -127,7 +134,7 @@ def run(tmp_path_factory, geoip_dir, running):
     time.sleep(3)    # the enumerator (monitor_interval 1s) has handed out the scenario files by now
     _move_in(staging, watched, ["clock-cloudtrail.json.gz", "clock-vpcflow.log"])
     deadline, findings = time.monotonic() + 420, []
-    while time.monotonic() < deadline and len(findings) < len(EXPECTED_KEYS):
+    while time.monotonic() < deadline and len(findings) < expected:
         time.sleep(2)
         findings = _findings(out)
         state = cluster.rest(running, f"/jobs/{job_id}")["state"]
@@ -140,7 +147,7 @@ def run(tmp_path_factory, geoip_dir, running):
     savepoint = cluster.cancel(running.state_dir, job_id, savepoint=str(work / "savepoints"))
     print("\ncluster timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in TIMINGS.items()), flush=True)
     return {"job": job, "placement": placement, "findings": findings, "dlq": dlq, "savepoint": savepoint,
-            "state_dir": Path(running.state_dir), "job_id": job_id, "metrics": metrics,
+            "state_dir": Path(running.state_dir), "job_id": job_id, "metrics": metrics, "coverage": coverage,
             "records": sent + 1 + len(clock_ct) + len(clock_flows)}     # + garbage.json + the clock
 
 
@@ -174,7 +181,7 @@ def test_chainwatch_comes_only_from_the_shipped_files(run):
 
 
 def test_every_expected_finding_arrives_in_the_out_folder(run):
-    findings = run["findings"]
+    findings = [f for f in run["findings"] if not is_coverage(f)]
     assert sorted(key_of(f) for f in findings) == EXPECTED_KEYS, [f["finding_info"]["uid"] for f in findings]
     by_key = {s.key: s for s in SCENARIOS}
     for finding in findings:
@@ -182,6 +189,12 @@ def test_every_expected_finding_arrives_in_the_out_folder(run):
         assert finding["class_uid"] == 2004
         assert finding["finding_info"]["analytic"]["uid"] == scenario.analytic
         assert set(scenario.must_cite) <= {e["uid"] for e in finding["finding_info"]["related_events"]}
+
+
+def test_each_coverage_finding_arrives_once(run):
+    """The scenarios stop the trail: a change finding per StopLogging call, as the engine gives."""
+    coverage = sorted(f["metadata"]["uid"] for f in run["findings"] if is_coverage(f))
+    assert coverage and coverage == sorted(f["metadata"]["uid"] for f in run["coverage"])
 
 
 def test_unparseable_record_goes_to_the_dead_letter_folder(run):
@@ -204,6 +217,9 @@ def test_prometheus_endpoints_count_records_dead_letters_and_findings(run):
         expected[scenario.analytic] = expected.get(scenario.analytic, 0) + scenario.expect
     for analytic, n in expected.items():
         assert _total(metrics, "analytic_findings", analytic=analytic) == n, analytic
+    for kind in ("change", "gap"):
+        assert _total(metrics, "kind_coverage_findings", kind=kind) == \
+            sum(1 for f in run["coverage"] if f["finding_info"]["types"] == [kind])
     assert all(labels.get("job_name") for _, labels, _ in metrics)
 
 

@@ -1,6 +1,7 @@
 """The streaming job with Kafka in and out, on the embedded mini-cluster: every scenario's finding
-arrives on the findings topic keyed by its uid, dead letters on theirs; and a job stopped with a
-savepoint mid-stream and resumed from it loses no finding."""
+arrives on the findings topic keyed by its uid, dead letters on theirs, coverage findings (an
+evidence stream turned off or silent) beside them; and a job stopped with a savepoint mid-stream
+and resumed from it loses no finding."""
 from __future__ import annotations
 
 import json
@@ -9,12 +10,15 @@ import time
 import pytest
 import yaml
 
+from chainwatch import engine
 from chainwatch.config import load_config
 from chainwatch.devbroker import create_topics, feed
 from chainwatch.patterns.model import load_patterns
 from chainwatch.stream import build_streaming_job, execute, stop_with_savepoint
-from tests.findings_by_key import key_of
+from tests.builders import write_cloudtrail, write_flows
+from tests.findings_by_key import is_coverage, key_of
 from tests.scenarios import all_scenarios
+from tests.scenarios_coverage import ACCOUNT as COVERAGE_ACCOUNT, coverage_records
 from tests.streaming import kafka_config_file, read_topic, write_scenario_files
 
 SCENARIOS = all_scenarios()
@@ -43,17 +47,27 @@ def kafka_run(tmp_path_factory, geoip_dir, kafka_bootstrap):
     inputs = directory / "inputs"
     inputs.mkdir()
     sent = write_scenario_files(inputs, SCENARIOS)
+    records, flows, coverage_expected = coverage_records()
+    write_cloudtrail(inputs / "coverage-cloudtrail.json.gz", records)
+    write_flows(inputs / "coverage-vpcflow.log", flows)
+    sent += len(records) + len(flows)
     (inputs / "garbage.json").write_text('{"not": "a cloud log"}\n')
+    # The coverage findings the reference engine gives on the same input (the scenarios' own
+    # StopLogging calls among them): the job must give each, once.
+    config = load_config(directory / "chainwatch.yaml")
+    reference = engine.run(config, load_patterns(config.patterns_dir), [inputs]).coverage_findings
+    expected = EXPECTED + len(reference)
     create_topics(kafka_bootstrap, topics.values())   # as in production, the topics exist first
     config, job = _start(directory / "chainwatch.yaml")
     try:
         counts = feed(config, [inputs], progress=None)
-        findings = read_topic(kafka_bootstrap, topics["findings"], EXPECTED, timeout_s=180)
+        findings = read_topic(kafka_bootstrap, topics["findings"], expected, timeout_s=180)
         dead = read_topic(kafka_bootstrap, topics["dead"], 1, timeout_s=30, settle_s=1)
-        ecs = read_topic(kafka_bootstrap, topics["findings-ecs"], EXPECTED, timeout_s=30, settle_s=1)
+        ecs = read_topic(kafka_bootstrap, topics["findings-ecs"], expected, timeout_s=30, settle_s=1)
     finally:
         job.cancel().result()
-    return {"sent": sent, "counts": counts, "findings": findings, "dead": dead, "ecs": ecs}
+    return {"sent": sent, "counts": counts, "findings": findings, "dead": dead, "ecs": ecs,
+            "coverage_reference": reference, "coverage_expected": coverage_expected}
 
 
 def test_feed_puts_each_family_on_its_topic(kafka_run):
@@ -63,7 +77,7 @@ def test_feed_puts_each_family_on_its_topic(kafka_run):
 
 def test_exactly_the_expected_findings_arrive_keyed_by_uid(kafka_run):
     findings = kafka_run["findings"]
-    assert sorted(key_of(f["value"]) for f in findings) == EXPECTED_KEYS
+    assert sorted(key_of(f["value"]) for f in findings if not is_coverage(f["value"])) == EXPECTED_KEYS
     for item in findings:
         assert item["key"] == item["value"]["metadata"]["uid"]
         assert item["value"]["class_uid"] == 2004
@@ -83,6 +97,26 @@ def test_unparseable_record_reaches_the_dead_letter_topic_with_its_reason(kafka_
     assert "unrecognised record" in dead["value"]["reason"]
     assert json.loads(dead["value"]["raw"]) == {"not": "a cloud log"}
     assert dead["key"] == dead["value"]["ref"]
+
+
+def test_each_coverage_finding_arrives_once_and_housekeeping_makes_none(kafka_run):
+    """Issue 12: StopLogging (delivered twice) is one change finding; the flow stream that stops
+    while CloudTrail continues is one gap finding; 100 DeleteLogStream calls and an application's
+    own DeleteLogGroup are none. Every other coverage finding is the reference engine's."""
+    coverage = [f["value"] for f in kafka_run["findings"] if is_coverage(f["value"])]
+    assert all(f["key"] == f["value"]["metadata"]["uid"] for f in kafka_run["findings"])
+    assert sorted(f["metadata"]["uid"] for f in coverage) == \
+        sorted(f["metadata"]["uid"] for f in kafka_run["coverage_reference"])
+    ours = [f for f in coverage if f["cloud"]["account"]["uid"] == COVERAGE_ACCOUNT]
+    by_kind = {f["finding_info"]["types"][0]: f for f in ours}
+    assert len(ours) == 2 and set(by_kind) == {"change", "gap"}, [f["message"] for f in ours]
+    change, gap = by_kind["change"], by_kind["gap"]
+    assert [e["uid"] for e in change["finding_info"]["related_events"]] == [kafka_run["coverage_expected"]["change"]]
+    assert change["evidences"][0]["details"]["action"] == "StopLogging"
+    assert gap["evidences"][0]["details"]["streams"] == [kafka_run["coverage_expected"]["gap"]]
+    assert "AN1328 step 3" in gap["message"]
+    changes = [f["evidences"][0]["details"]["action"] for f in coverage if f["finding_info"]["types"] == ["change"]]
+    assert "DeleteLogStream" not in changes and "DeleteLogGroup" not in changes
 
 
 def _produce(bootstrap: str, topic: str, values, partition=None) -> None:
@@ -119,6 +153,9 @@ def test_stop_with_savepoint_and_resume_in_a_changed_job_loses_no_finding(tmp_pa
         halves[1].append(type(scenario)(scenario.name, scenario.analytic, scenario.key, 0, late, scenario.flows))
     write_scenario_files(first, halves[0], with_clock=False)
     write_scenario_files(second, halves[1])
+    # The coverage findings (the scenarios' StopLogging calls) arrive on the findings topic too.
+    config = load_config(conf)
+    expected = EXPECTED + len(engine.run(config, load_patterns(config.patterns_dir), [first, second]).coverage_findings)
     header, *flows = (second / "vpcflow.log").read_text().splitlines()
     (second / "vpcflow.log").unlink()          # the flows go out below, as text in another field order
     order = list(reversed(range(len(header.split()))))
@@ -145,11 +182,12 @@ def test_stop_with_savepoint_and_resume_in_a_changed_job_loses_no_finding(tmp_pa
     try:
         feed(config, [second], progress=None)
         _produce(kafka_bootstrap, topics["flows"], [reorder(line) for line in flows])
-        findings = read_topic(kafka_bootstrap, topics["findings"], EXPECTED, timeout_s=180)
+        findings = read_topic(kafka_bootstrap, topics["findings"], expected, timeout_s=180)
         dead = read_topic(kafka_bootstrap, topics["dead"], 0, timeout_s=3, settle_s=0)
     finally:
         resumed.cancel().result()
     # At-least-once: a finding may arrive twice across the restart, always with the same uid.
-    assert sorted(key_of(f["value"]) for f in {f["key"]: f for f in findings}.values()) == EXPECTED_KEYS
-    assert len(before) <= EXPECTED
+    assert sorted(key_of(f["value"]) for f in {f["key"]: f for f in findings}.values()
+                  if not is_coverage(f["value"])) == EXPECTED_KEYS
+    assert len(before) <= expected
     assert not [d for d in dead if "header" in d["value"]["reason"] or "fields" in d["value"]["reason"]], dead

@@ -19,7 +19,8 @@ from tests.conftest import REPO, TEST_CONF
 # chainwatch's filters and maps.
 STATELESS_WITHOUT_UID = {"_stream_key_by_map_operator", "reader key", "Extract-Timestamp", "Timestamps/Watermarks", "Map",
                          "Filter", "FlatMap", "egress flows, alias bindings", "instance -> identity bindings",
-                         "identity activity", "attributed egress", "unattributed egress", "AN1328 findings", "AN1348 findings",
+                         "identity activity", "attributed egress", "unattributed egress",
+                         "evidence stream beats and changes", "AN1328 findings", "AN1348 findings",
                          "event time cloudtrail", "event time flows", "event time watched", "findings: Kafka record",
                          "dead-letters: Kafka record", "ecs: Kafka record", "archive: ecs"}
 
@@ -75,7 +76,7 @@ def test_every_stateful_operator_has_a_uid(graphs):
     before, _after, patterns = graphs
     uids = set(before["ids"]) - {None}
     assert {"source-cloudtrail", "source-flows", "parse-cloudtrail", "parse-flows", "resolve-instance-v2",
-            "resolve-identity-v2", "identity-steps-v2"} <= uids
+            "resolve-identity-v2", "identity-steps-v2", "coverage-v1"} <= uids
     for pattern in patterns:
         assert any(u.startswith(f"cep-{pattern.id}-") and u.endswith("-match") for u in uids), pattern.id
         assert f"suppress-{pattern.id}" in uids         # each group's first finding and count

@@ -112,13 +112,15 @@ def sample():
 def test_workload_hops_match_the_flink_operator(sample):
     from chainwatch.steps.operators import WorkloadResolver
     job_alias, job_instance = workload_alias, workload_instance     # one definition (steps.workload) serves both
-    _config, events = sample
+    config, events = sample
+    from chainwatch.enrich.assets import RefreshingAssets
     assert any(e["kind"] == "flow" and e.get("egress") for e in events)
     assert any(e["kind"] == "binding" for e in events)
 
     def hop(field, key_of, tagged):
-        resolver, out = WorkloadResolver(field, 0, 64), []
+        resolver, out = WorkloadResolver(field, config), []
         resolver.key_state = {}      # a bucket's MapState of key -> bound; changes written directly
+        resolver.assets, resolver.egress = RefreshingAssets((), 60_000), {}      # what open() sets
         for ts, n, event in sorted(tagged, key=lambda t: t[:2]):
             out += [(ts, n, e) for row in resolver.on_key_events(key_of(event), [event], resolver.key_state)
                     for e in row[1][2]]

@@ -125,4 +125,12 @@ def test_a_counter_must_be_declared_with_its_label():
         metrics.inc("findings")               # needs the analytic
     with pytest.raises(ValueError):
         metrics.inc("records_read", 1, "x")   # takes no label
-    assert all(label in (None, "reason", "analytic", "sink", "entry") for label in COUNTERS.values())
+    assert all(label in (None, "reason", "analytic", "sink", "entry", "kind", ("account", "attribution"))
+               for label in COUNTERS.values())
+
+
+def test_a_counter_with_two_labels_nests_them():
+    metrics = Metrics(_Context())
+    metrics.inc("egress_bytes", 500, ("aws:111122223333", "nat_gateway"))
+    group = metrics.counter("egress_bytes", ("aws:111122223333", "nat_gateway"))
+    assert group.count == 500

@@ -78,7 +78,8 @@ def _run(operator, ctx, lines):
     _CURRENT["key"] = ctx.key
     out = [item for line in lines for item in operator.process_element(line, ctx)]
     dead = [item[1] for item in out if isinstance(item, tuple) and item[0] is DEAD_LETTERS]
-    events = [e for row in out if isinstance(row, Row) for e in row[1][2]]     # batch rows (steps.operators)
+    # batch rows (steps.operators); coverage beats and the history start (sources.flink) are not events
+    events = [e for row in out if isinstance(row, Row) for e in row[1][2] if e["kind"] not in ("beat", "history")]
     return events, dead
 
 

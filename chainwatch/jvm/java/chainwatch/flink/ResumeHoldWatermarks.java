@@ -61,6 +61,15 @@ public final class ResumeHoldWatermarks<T> implements WatermarkGenerator<T> {
         long now = clock.relativeTimeNanos();
         if (idleNanos > 0 && now - lastEventNanos >= idleNanos) {
             if (!idle) {
+                // An input that resumed and goes quiet again within its hold publishes the event
+                // time of its last events once the hold is over, then goes idle: otherwise what
+                // they complete would wait for the next record to arrive, however long.
+                if (now - holdUntilNanos < 0) {
+                    return;
+                }
+                if (maxTimestamp != Long.MIN_VALUE) {
+                    output.emitWatermark(new Watermark(maxTimestamp - delayMs - 1));
+                }
                 idle = true;
                 output.markIdle();
             }
