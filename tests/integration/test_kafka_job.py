@@ -155,7 +155,8 @@ def test_stop_with_savepoint_and_resume_in_a_changed_job_loses_no_finding(tmp_pa
     write_scenario_files(second, halves[1])
     # The coverage findings (the scenarios' StopLogging calls) arrive on the findings topic too.
     config = load_config(conf)
-    expected = EXPECTED + len(engine.run(config, load_patterns(config.patterns_dir), [first, second]).coverage_findings)
+    coverage = engine.run(config, load_patterns(config.patterns_dir), [first, second]).coverage_findings
+    expected = EXPECTED + len(coverage)
     header, *flows = (second / "vpcflow.log").read_text().splitlines()
     (second / "vpcflow.log").unlink()          # the flows go out below, as text in another field order
     order = list(reversed(range(len(header.split()))))
@@ -189,5 +190,10 @@ def test_stop_with_savepoint_and_resume_in_a_changed_job_loses_no_finding(tmp_pa
     # At-least-once: a finding may arrive twice across the restart, always with the same uid.
     assert sorted(key_of(f["value"]) for f in {f["key"]: f for f in findings}.values()
                   if not is_coverage(f["value"])) == EXPECTED_KEYS
+    # The coverage operator's state (waiting beats, each account's streams) came through too.
+    messages = {f["metadata"]["uid"]: f["message"] for f in coverage + [f["value"] for f in findings]}
+    got = {f["key"] for f in findings if is_coverage(f["value"])}
+    want = {f["metadata"]["uid"] for f in coverage}
+    assert got == want, ([messages[u] for u in got - want], [messages[u] for u in want - got])
     assert len(before) <= expected
     assert not [d for d in dead if "header" in d["value"]["reason"] or "fields" in d["value"]["reason"]], dead
