@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 
-from chainwatch.coverage import Beats, CoverageWatch
+from chainwatch.coverage import Beats, CoverageWatch, beat_ms
 from chainwatch.findings.coverage import to_ocsf
 from chainwatch.steps.lanes import COVERAGE, event_order, lanes
 
 
 def coverage_findings(config, events: list[dict]) -> list[dict]:
-    beats, routed = Beats(), []
+    beats, routed = Beats(beat_ms(config.coverage.silence_ms)), []
     for event in events:
         beat = beats.observe(event)
         routed += [(key, e) for lane, key, e in lanes(beat) if lane == COVERAGE] if beat else []

@@ -7,7 +7,7 @@ from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
 from pyflink.datastream.state import ValueStateDescriptor
 
-from chainwatch.coverage import Beats, observe as observe_coverage
+from chainwatch.coverage import Beats, beat_ms, observe as observe_coverage
 from chainwatch.metrics import Metrics, reason_class
 from chainwatch.model import TimeBounds
 from chainwatch.normalise import Normaliser
@@ -31,7 +31,8 @@ class _Normalising:
 
     def open(self, runtime_context):
         self.normaliser = Normaliser(self.config)
-        self.beats = Beats()        # each evidence stream's beat per account and minute (coverage.py)
+        # each evidence stream's beat per account and beat span (coverage.py)
+        self.beats = Beats(beat_ms(self.config.coverage.silence_ms))
         self.earliest = None        # the earliest event time this operator has sent on
         self.metrics = Metrics(runtime_context)     # records read, normalised, dead-lettered by reason class
         self.metrics.register_records()

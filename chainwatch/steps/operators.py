@@ -61,6 +61,7 @@ def state_ttl(ms: int) -> StateTtlConfig:
 
 
 _NEVER = 2**63
+_REPORT_EVERY_S = 5
 LATE = OutputTag("late-events", Types.STRING())
 
 
@@ -245,7 +246,9 @@ class WorkloadResolver(EventTimeOrdered):
         descriptor.enable_time_to_live(state_ttl(self.state_ttl_ms))
         self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
         self.assets = RefreshingAssets(self.inventory_config.files, self.inventory_config.refresh_ms)
-        self.egress: dict = {}       # the flush's egress bytes per account and attribution (second hop)
+        self.egress: dict = {}       # egress bytes per account and attribution not yet reported (second hop)
+        self.egress_reported = time.monotonic()
+        self.end_timer: set = set()  # buckets with a timer at the end of input (the last report)
 
     def on_key_events(self, key, events, changed):
         """Resolved flows go on as batches for the next hop: keyed by instance after the first,
@@ -271,7 +274,15 @@ class WorkloadResolver(EventTimeOrdered):
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         yield from super().on_timer(timestamp, ctx)
-        if self.egress:      # one notice per flush: the replay's attribution report; and the metric
+        # The attribution report: a notice every few seconds, not per flush (a replay collects each
+        # one), and at the end of input; and the metric.
+        ending = ctx.timer_service().current_watermark() >= _NEVER - 1
+        if self.egress and not ending and ctx.get_current_key() not in self.end_timer:
+            # so that what is still unreported at the end of input is reported then
+            self.end_timer.add(ctx.get_current_key())
+            ctx.timer_service().register_event_time_timer(_NEVER - 2)
+        if self.egress and (ending or time.monotonic() - self.egress_reported >= _REPORT_EVERY_S):
+            self.egress_reported = time.monotonic()
             for account, by_attribution in self.egress.items():
                 label = account if account.partition(":")[2] in self.org_accounts else "other"
                 for attribution, n in by_attribution.items():

@@ -107,5 +107,6 @@ def test_engine_is_the_replay_on_the_packaged_sample():
     assert job.findings and job.dead_letters == engine.dead_letters == []
     assert engine.findings == job.findings
     assert engine.coverage_findings == job.coverage_findings
+    assert engine.egress_attribution == job.egress_attribution and job.egress_attribution
     assert (engine.counts, engine.unattributed_egress, engine.coverage) == \
         (job.counts, job.unattributed_egress, job.coverage)

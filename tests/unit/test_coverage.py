@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chainwatch.coverage import BEAT_MS, Beats, CoverageWatch, blind_spots, describe, merge, observe
+from chainwatch.coverage import Beats, CoverageWatch, beat_ms, blind_spots, describe, merge, observe
 from chainwatch.findings.coverage import to_ocsf
 from chainwatch.findings.ecs import to_ecs
 from chainwatch.parsers import aws_cloudtrail
@@ -111,7 +111,7 @@ def _run(flowing) -> list[dict]:
 
 def test_a_flow_gap_while_audit_flows_is_raised_once_and_closed_when_flows_return():
     gap, end = _run(lambda minute: minute < 4 * 60 or minute >= 7 * 60)     # flows stop for three hours
-    assert (gap["kind"], gap["streams"], gap["since"]) == ("gap", ["flow"], 235 * 60_000 + BEAT_MS)
+    assert (gap["kind"], gap["streams"], gap["since"]) == ("gap", ["flow"], 235 * 60_000 + 15 * 60_000)
     assert gap["ts"] == 235 * 60_000 + 2 * HOUR
     assert (end["kind"], end["uid"], end["until"]) == ("gap_end", gap["uid"], 7 * HOUR)
     assert "no flow events since" in describe(gap) and "AN1328 step 3" in describe(gap)
@@ -122,12 +122,13 @@ def test_a_stream_that_only_comes_now_and_then_has_pauses_not_gaps():
     assert _run(lambda minute: minute % 120 < 10) == []        # ten minutes every two hours
 
 
-def test_a_stream_never_seen_is_no_gap_and_beats_come_once_a_minute():
+def test_a_stream_never_seen_is_no_gap_and_beats_come_once_a_span():
     watch, state = CoverageWatch(HOUR), {}
     assert [watch.process(state, _beat("audit", m * 60_000)) for m in range(0, 300, 10)] == [[]] * 30
-    beats = Beats()
-    events = [dict(_event("flow"), ts=ts) for ts in (0, 10_000, 59_999, 60_000, 5_000)]
-    assert [b["ts"] for e in events if (b := beats.observe(e))] == [0, 60_000]
+    beats = Beats(beat_ms(2 * HOUR))
+    events = [dict(_event("flow"), ts=ts) for ts in (0, 10_000, 899_999, 900_000, 5_000)]
+    assert [b["ts"] for e in events if (b := beats.observe(e))] == [0, 900_000]      # one per 15 minutes
+    assert (beat_ms(5 * 60_000), beat_ms(30 * HOUR)) == (60_000, HOUR)
 
 
 def test_a_coverage_finding_is_ocsf_and_converts_to_ecs():
