@@ -50,6 +50,7 @@ def attribute_egress(events: list[dict], inventory=None, totals: dict | None = N
 
     with_instance = _hop("instance", workload_alias, lane(INSTANCE_HOP), inventory)
     attributed = _hop("principal", workload_instance, with_instance + lane(IDENTITY_HOP), inventory)
-    for _ts, _n, flow in attributed:
-        add_attribution(totals if totals is not None else {}, flow)
+    if totals is not None:
+        for _ts, _n, flow in attributed:
+            add_attribution(totals, flow)
     return ([t for t in attributed if t[2]["principal"]], [t[2] for t in attributed if not t[2]["principal"]])

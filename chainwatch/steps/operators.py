@@ -246,6 +246,7 @@ class WorkloadResolver(EventTimeOrdered):
         descriptor.enable_time_to_live(state_ttl(self.state_ttl_ms))
         self.key_state = self._map_state(runtime_context, descriptor, _InMemory())
         self.assets = RefreshingAssets(self.inventory_config.files, self.inventory_config.refresh_ms)
+        self.inventory = self.assets.get()
         self.egress: dict = {}       # egress bytes per account and attribution not yet reported (second hop)
         self.egress_reported = time.monotonic()
         self.end_timer: set = set()  # buckets with a timer at the end of input (the last report)
@@ -254,7 +255,7 @@ class WorkloadResolver(EventTimeOrdered):
         """Resolved flows go on as batches for the next hop: keyed by instance after the first,
         by identity after the second (the unattributed lane for none)."""
         bound = initial = self.key_state.get(key)
-        inventory = self.assets.get()
+        inventory = self.inventory
         resolved = []
         for event in events:
             if event["kind"] == "binding":
@@ -273,6 +274,7 @@ class WorkloadResolver(EventTimeOrdered):
             yield batch_row(batch)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        self.inventory = self.assets.get()      # once per flush, not per key (reloaded when changed)
         yield from super().on_timer(timestamp, ctx)
         # The attribution report: a notice every few seconds, not per flush (a replay collects each
         # one), and at the end of input; and the metric.
@@ -332,8 +334,9 @@ class IdentityStepsOperator(EventTimeOrdered):
         changed[key] = state
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        if self.assets.get() is not self.assets_used:      # the inventory was reloaded
-            self.assets_used = self.assets.get()
+        current = self.assets.get()
+        if current is not self.assets_used:      # the inventory was reloaded
+            self.assets_used = current
             self.logic.use_inventory({**self.assets_used.created, **self.identities})
         if self.restorable and ctx.get_current_key() not in self.providers_restored:
             # every bucket holds every learned provider (steps.lanes): after a restore, the

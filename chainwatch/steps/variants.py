@@ -40,11 +40,12 @@ class StepVariants:
 
     def use_inventory(self, inventory: dict) -> None:
         """Identities' creation times, as reloaded (enrich.assets)."""
-        for logic in [self.main] + [logic for _variant, logic, _used in self.others]:
+        for logic in self._logics(every=True):
             logic.inventory = inventory
 
-    def _logics(self) -> list:
-        return ([self.main] if self.run_main else []) + [logic for _variant, logic, _used in self.others]
+    def _logics(self, every: bool = False) -> list:
+        """The variants' logics; the job's own too when a pattern uses it (or `every`)."""
+        return ([self.main] if self.run_main or every else []) + [logic for _variant, logic, _used in self.others]
 
     def take_learned_providers(self) -> list[dict]:
         """First-party providers learned since the last call, once each."""
@@ -69,7 +70,7 @@ class StepVariants:
             logic.peers.restore(snapshot.get(variant))
 
     def peer_changes(self) -> int:
-        return sum(logic.peers.changes for logic in [self.main] + [logic for _v, logic, _used in self.others])
+        return sum(logic.peers.changes for logic in self._logics(every=True))
 
     def process(self, key: str, state: dict, event: dict, history_start_ms: int) -> list[dict]:
         if key == FACTS_KEY:      # the org's facts: every variant learns them, into one state

@@ -121,6 +121,7 @@ def test_workload_hops_match_the_flink_operator(sample):
         resolver, out = WorkloadResolver(field, config), []
         resolver.key_state = {}      # a bucket's MapState of key -> bound; changes written directly
         resolver.assets, resolver.egress = RefreshingAssets((), 60_000), {}      # what open() sets
+        resolver.inventory = resolver.assets.get()
         for ts, n, event in sorted(tagged, key=lambda t: t[:2]):
             out += [(ts, n, e) for row in resolver.on_key_events(key_of(event), [event], resolver.key_state)
                     for e in row[1][2]]
