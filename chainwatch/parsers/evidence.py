@@ -11,15 +11,20 @@ from __future__ import annotations
 from chainwatch.model import dig
 
 
+def _list(value) -> list:
+    """A field a record should hold as a list: anything else (hostile or damaged) holds nothing."""
+    return value if isinstance(value, list) else []
+
+
 def _data_events_removed(record: dict) -> bool:
     """CloudTrail event selectors that log no data events any more (an empty list included)."""
     params = record.get("requestParameters") if isinstance(record.get("requestParameters"), dict) else {}
     if isinstance(params.get("eventSelectors"), list):
         return not any(isinstance(s, dict) and s.get("dataResources") for s in params["eventSelectors"])
     if isinstance(params.get("advancedEventSelectors"), list):
-        return not any(isinstance(f, dict) and f.get("field") == "eventCategory" and "Data" in (f.get("equals") or ())
+        return not any(isinstance(f, dict) and f.get("field") == "eventCategory" and "Data" in _list(f.get("equals"))
                        for s in params["advancedEventSelectors"] if isinstance(s, dict)
-                       for f in (s.get("fieldSelectors") or ()))
+                       for f in _list(s.get("fieldSelectors")))
     return False
 
 

@@ -178,3 +178,13 @@ def test_azure_diagnostic_settings_deletion_is_a_change_in_any_case(config):
     assert event["evidence"]["stream"] == "audit"
     (found,) = CoverageWatch(HOUR).process({}, event)
     assert found["account"] == SUB and found["streams"] == ["audit"]
+
+
+def test_hostile_selector_shapes_are_no_change_and_no_parser_error():
+    """A record whose selectors hold numbers where lists belong still parses (no dead letter)."""
+    event = _parsed("PutAdvancedEventSelectors", "cloudtrail.amazonaws.com", {"trailName": "t", "advancedEventSelectors": [
+        {"fieldSelectors": [{"field": "eventCategory", "equals": 5}]}, {"fieldSelectors": 7}]})
+    assert event["evidence"]["stream"] == "object_access"        # no selector logs data events any more
+    kept = _parsed("PutAdvancedEventSelectors", "cloudtrail.amazonaws.com", {"trailName": "t", "advancedEventSelectors": [
+        {"fieldSelectors": [{"field": "eventCategory", "equals": ["Data"]}]}, {"fieldSelectors": 7}]}, minute=1)
+    assert "evidence" not in kept
