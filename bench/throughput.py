@@ -109,7 +109,7 @@ def run_on_cluster(run: str, data: Path) -> tuple[dict, int]:
     with its own embedded Python: the figure for more than one core. The cluster is started for
     the row and stopped by its PIDs; its processes count in the peak RSS."""
     import tempfile
-    from chainwatch import cluster
+    from chainwatch.ops import cluster
     from chainwatch.config import load_config
     taskmanagers = int(run.split("-p")[1])
     with tempfile.TemporaryDirectory(prefix="chainwatch-bench-cluster-") as state_dir:
@@ -127,7 +127,7 @@ def run_on_cluster(run: str, data: Path) -> tuple[dict, int]:
 def run_engine(data: str) -> dict:
     from chainwatch import engine
     from chainwatch.config import load_config
-    from chainwatch.patterns.model import load_patterns
+    from chainwatch.patterns.pattern import load_patterns
     config = load_config(None)
     result = engine.run(config, load_patterns(config.patterns_dir), [data])
     return {"records": result.counts["read"], "seconds": result.seconds, "findings": len(result.findings)}
@@ -135,8 +135,8 @@ def run_engine(data: str) -> dict:
 
 def run_replay(data: str, parallelism: int, mode: str, cluster_dir: str | None = None) -> dict:
     from chainwatch.config import load_config
-    from chainwatch.patterns.model import load_patterns
-    from chainwatch.replay import replay
+    from chainwatch.patterns.pattern import load_patterns
+    from chainwatch.flink.replay_job import replay
     from chainwatch.sources.files import discover
     config = load_config(None)
     config = dataclasses.replace(config, job=dataclasses.replace(
@@ -145,7 +145,7 @@ def run_replay(data: str, parallelism: int, mode: str, cluster_dir: str | None =
     files = discover([data])
     cluster = None
     if cluster_dir:
-        from chainwatch.cluster import running_state
+        from chainwatch.ops.cluster import running_state
         cluster = running_state(cluster_dir)
     warm = replay(config, patterns, files[:1], cluster=cluster)   # JVM, Python workers, classes: not the job's cost
     result = replay(config, patterns, files, cluster=cluster)
@@ -156,7 +156,7 @@ def run_replay(data: str, parallelism: int, mode: str, cluster_dir: str | None =
 def run_eql(data: str) -> dict:
     import eql
     from chainwatch.sources.files import discover, records_from_file
-    from chainwatch.units import parse_timestamp_ms
+    from chainwatch.core.units import parse_timestamp_ms
     began = time.monotonic()
     events = []
     for path in discover([Path(data) / "cloudtrail"]):
@@ -298,7 +298,7 @@ def _rest_url(log_dir: Path) -> str | None:
 def _all_running(rest_url: str) -> tuple[str, float] | None:
     """(job id, epoch seconds when its last task turned RUNNING) once every task runs: Flink's own
     timestamps, so the REST API's few seconds of caching do not move the start."""
-    from chainwatch.cluster import ClusterError, rest
+    from chainwatch.ops.cluster import ClusterError, rest
     api = SimpleNamespace(rest_url=rest_url)
     try:
         jobs = rest(api, "/jobs/overview", timeout=5)["jobs"]
@@ -317,7 +317,7 @@ def _all_running(rest_url: str) -> tuple[str, float] | None:
 
 def _source_records(rest_url: str, job_id: str) -> int:
     """Records the job's Kafka sources have emitted (their operators' numRecordsOut, every subtask)."""
-    from chainwatch.cluster import rest
+    from chainwatch.ops.cluster import rest
     api, total = SimpleNamespace(rest_url=rest_url), 0
     for vertex in rest(api, f"/jobs/{job_id}")["vertices"]:
         path = f"/jobs/{job_id}/vertices/{vertex['id']}/metrics"
@@ -352,7 +352,7 @@ def _fill(conf: Path, data: Path, env: dict) -> float:
 def run_kafka(data: Path, parallelism: int, say=print) -> tuple[dict, int]:
     """kafka-pN: a broker for this run, topics filled, its ceiling, then the job timed; always
     stops the job and the broker by their PIDs. (result, peak RSS of the job's tree)."""
-    from chainwatch.devbroker import LocalBroker, create_topics
+    from chainwatch.ops.dev_broker import LocalBroker, create_topics
     # kafka-python warns whenever its event loop is held >100 ms: noise on a busy 2-core machine.
     logging.getLogger("kafka").setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="chainwatch-kafka-"))
@@ -471,7 +471,7 @@ def _timed_job(conf: Path, env: dict, work: Path, records: int, marks: list[str]
 
 def _wait_source_count(rest_url: str, job_id: str, expected: int, timeout: float = 25) -> int:
     """The sources' own count, to confirm the marks: Flink refreshes REST metrics every 10 s."""
-    from chainwatch.cluster import ClusterError
+    from chainwatch.ops.cluster import ClusterError
     deadline, emitted = time.monotonic() + timeout, -1
     while time.monotonic() < deadline:
         try:

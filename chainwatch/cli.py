@@ -7,14 +7,14 @@ import logging
 import sys
 import time
 
-from chainwatch.errors import ChainwatchError
-from chainwatch.jvm import JvmBuildError
-from chainwatch.preflight import PreflightError
+from chainwatch.core.errors import ChainwatchError
+from chainwatch.flink.jvm import JvmBuildError
+from chainwatch.ops.preflight import PreflightError
 
 
 def _load(conf_path, only=()):
     from chainwatch.config import load_config
-    from chainwatch.patterns.model import load_patterns
+    from chainwatch.patterns.pattern import load_patterns
     config = load_config(conf_path)
     return config, load_patterns(config.patterns_dir, only)
 
@@ -31,7 +31,7 @@ def _write_jsonl(path, items) -> None:
 
 def _preflight(*folders) -> None:
     """Python, Java and disk, before anything starts a JVM: one actionable line, not a stack trace."""
-    from chainwatch.preflight import check_job_machine
+    from chainwatch.ops.preflight import check_job_machine
     check_job_machine(*folders)
 
 
@@ -43,13 +43,13 @@ def _file_source_paths(config) -> list[str]:
 
 
 def cmd_replay(args) -> int:
-    from chainwatch.replay import print_progress, replay, summary_lines
+    from chainwatch.flink.replay_job import print_progress, replay, summary_lines
     config, patterns = _load(args.conf)
     inputs = args.inputs or _file_source_paths(config)
     _preflight()
     cluster = None
     if args.cluster:
-        from chainwatch.cluster import running_state
+        from chainwatch.ops.cluster import running_state
         cluster = running_state(args.cluster)
     result = replay(config, patterns, inputs, hold_all=args.hold_all, cluster=cluster,
                     progress=print_progress if sys.stderr.isatty() else None)
@@ -57,7 +57,7 @@ def cmd_replay(args) -> int:
     if args.dlq:
         _write_jsonl(args.dlq, result.dead_letters)
     print("\n".join(["chainwatch replay:"] + summary_lines(result, config.allowlist)), file=sys.stderr)
-    from chainwatch.allowlist import record_usage
+    from chainwatch.steps.allowlist import record_usage
     record_usage(config.allowlist, result.allowlist_uses, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     if result.dead_letters and not args.dlq:
         print(f"  ({len(result.dead_letters)} dead letters not written: pass --dlq FILE)", file=sys.stderr)
@@ -69,7 +69,7 @@ def cmd_validate(args) -> int:
     from chainwatch.patterns.compiler import compile_pattern
     for pattern in patterns:
         compile_pattern(pattern)
-    from chainwatch.allowlist import expired_entries, unused_entries
+    from chainwatch.steps.allowlist import expired_entries, unused_entries
     for warning in config.warnings:      # deprecated keys: still honoured, each says how to migrate
         print(f"warning: {warning}", file=sys.stderr)
     for warning in expired_entries(config.allowlist, int(time.time() * 1000)) + unused_entries(config.allowlist):
@@ -90,7 +90,7 @@ def cmd_explain(args) -> int:
 
 
 def cmd_test(args) -> int:
-    from chainwatch.casetest import run_cases
+    from chainwatch.case_runner import run_cases
     config, patterns = _load(args.conf, tuple(args.patterns))
     if args.flink:  # the plain-Python engine needs no Java
         _preflight()
@@ -98,7 +98,7 @@ def cmd_test(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from chainwatch.stream import run
+    from chainwatch.flink.live_job import run
     config, patterns = _load(args.conf)
     _preflight(*(folder for folder in (args.out, args.dlq) if folder and folder != "-"))
     run(config, patterns, out=args.out, dlq=args.dlq)
@@ -107,20 +107,20 @@ def cmd_run(args) -> int:
 
 def cmd_broker(args) -> int:
     """Development broker (noida-db): up, feed telemetry onto the configured topics, down."""
-    from chainwatch import devbroker
+    from chainwatch.ops import dev_broker
     if args.action == "down":
-        stopped = devbroker.stop_recorded(args.data_dir)
+        stopped = dev_broker.stop_recorded(args.data_dir)
         print("broker stopped" if stopped else f"no broker recorded in {args.data_dir}")
         return 0 if stopped else 1
     config, _patterns = _load(args.conf)
     if args.action == "up":
-        broker = devbroker.LocalBroker(args.data_dir, args.port).start()
-        topics = devbroker.config_topics(config)
-        devbroker.create_topics(broker.bootstrap, topics)
+        broker = dev_broker.LocalBroker(args.data_dir, args.port).start()
+        topics = dev_broker.config_topics(config)
+        dev_broker.create_topics(broker.bootstrap, topics)
         print(f"broker up: KAFKA_BOOTSTRAP={broker.bootstrap} (pid {broker.process.pid}); topics: {', '.join(topics)}")
         print(f"stop it with: chainwatch broker down --data-dir {args.data_dir}")
         return 0
-    counts = devbroker.feed(config, args.inputs)
+    counts = dev_broker.feed(config, args.inputs)
     for topic, n in sorted(counts.items()):
         print(f"  {topic}: {n:,} records")
     return 0
@@ -138,7 +138,7 @@ def _add_broker_parser(sub) -> None:
 
 def cmd_cluster(args) -> int:
     """Local standalone cluster (JobManager + TaskManagers from the venv's PyFlink) and submission."""
-    from chainwatch import cluster
+    from chainwatch.ops import cluster
     try:
         if args.action in ("start", "submit"):
             _preflight(args.state_dir)
@@ -149,7 +149,7 @@ def cmd_cluster(args) -> int:
                                   state_backend=args.state_backend)
             print(f"cluster up in {time.monotonic() - began:.1f}s: {state.rest_url} (web UI and REST); "
                   f"PIDs {state.pids}; logs in {state.state_dir}/log")
-            from chainwatch.cluster_env import prometheus_ports
+            from chainwatch.ops.cluster_env import prometheus_ports
             ports = prometheus_ports(state.conf_dir)
             print(f"metrics: Prometheus at http://127.0.0.1:PORT/metrics, PORT in {ports[0]}-{ports[-1]} "
                   f"(the JobManager the first, each TaskManager the next free one)")
@@ -225,7 +225,7 @@ def _add_cluster_parser(sub) -> None:
 
 
 def cmd_init(args) -> int:
-    from chainwatch.distribution import init
+    from chainwatch.ops.distribution import init
     written = init(args.dir, force=args.force)
     print(f"wrote {len(written)} files to {args.dir}: conf/ (job config, reference catalogs), patterns/, sample/")
     print(f"  check it:   chainwatch validate --conf {args.dir}/conf/chainwatch.yaml")
@@ -235,7 +235,7 @@ def cmd_init(args) -> int:
 
 class _Version(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
-        from chainwatch.distribution import versions
+        from chainwatch.ops.distribution import versions
         print(", ".join(f"{name} {version}" for name, version in versions().items()))
         parser.exit()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from chainwatch.config import load_config
-from chainwatch.patterns.model import load_patterns
+from chainwatch.patterns.pattern import load_patterns
 from chainwatch.sample import build_geoip
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,7 +80,7 @@ def patterns(config):
 def kafka_bootstrap(tmp_path_factory):
     """KAFKA_BOOTSTRAP when set (a real Kafka cluster), else a local noida-db broker on a free port."""
     import os
-    from chainwatch.devbroker import LocalBroker
+    from chainwatch.ops.dev_broker import LocalBroker
     if os.environ.get("KAFKA_BOOTSTRAP"):
         yield os.environ["KAFKA_BOOTSTRAP"]
         return
@@ -95,7 +95,7 @@ def kafka_bootstrap(tmp_path_factory):
 def standalone_cluster(tmp_path_factory, config):
     """A local Flink standalone cluster (JobManager + 2 TaskManagers), shared by the cluster tests
     and stopped by its PIDs at the end of the session, even after a failure."""
-    from chainwatch import cluster
+    from chainwatch.ops import cluster
     state_dir = tmp_path_factory.mktemp("flink-cluster")
     try:
         cluster.start(state_dir, config, taskmanagers=2, progress=lambda *_: None)

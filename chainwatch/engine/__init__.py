@@ -15,15 +15,15 @@ import time
 from dataclasses import dataclass, field
 
 from chainwatch.engine.coverage import coverage_findings
-from chainwatch.enrich.assets import load_assets
+from chainwatch.enrich.asset_inventory import load_assets
 from chainwatch.engine.identity import identity_events, step_rows
-from chainwatch.engine.match import pattern_matches
-from chainwatch.engine.read import read_files
+from chainwatch.engine.cep import pattern_matches
+from chainwatch.engine.read_events import read_files
 from chainwatch.engine.workload import attribute_egress
-from chainwatch.findings.model import build_finding
+from chainwatch.findings.finding import build_finding
 from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.findings.suppression import group_key, suppress
-from chainwatch.results import ReplayResult
+from chainwatch.findings.run_result import ReplayResult
 from chainwatch.sources.files import find_inputs
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from chainwatch.coverage import Beats, CoverageWatch, beat_ms
-from chainwatch.findings.coverage import to_ocsf
+from chainwatch.steps.coverage_watch import Beats, CoverageWatch, beat_ms
+from chainwatch.findings.coverage_finding import to_ocsf
 from chainwatch.steps.lanes import COVERAGE, event_order, lanes
 
 

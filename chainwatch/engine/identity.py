@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 import json
 
-from chainwatch.steps.identity import identity_key
+from chainwatch.steps.identity_steps import identity_key
 from chainwatch.steps.lanes import IDENTITY, event_order, lanes
-from chainwatch.steps.inventory import load_inventory
+from chainwatch.steps.known_identities import load_inventory
 from chainwatch.steps.variants import StepVariants, step_column
 
 STEP_ROW_FIELDS = ("principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence", "order_ts")

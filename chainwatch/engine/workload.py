@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 
 from chainwatch.steps.lanes import IDENTITY_HOP, INSTANCE_HOP, event_order, lanes
-from chainwatch.steps.workload import add_attribution, binding_value, resolve, workload_alias, workload_instance
+from chainwatch.steps.workload_binding import add_attribution, binding_value, resolve, workload_alias, workload_instance
 
 
 class Resolver:

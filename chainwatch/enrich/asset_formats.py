@@ -19,7 +19,7 @@ from __future__ import annotations
 from chainwatch.parsers.aws_cloudtrail import canonical_identity
 from chainwatch.parsers.azure_common import principal_key
 from chainwatch.parsers.gcp_vpc_flow import instance_key
-from chainwatch.units import parse_timestamp_ms
+from chainwatch.core.units import parse_timestamp_ms
 
 
 class AssetError(ValueError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from chainwatch.findings.attack import TACTICS, TECHNIQUES, tactic_reference, technique_reference
 from chainwatch.steps.registry import ecs_categories
-from chainwatch.units import format_timestamp
+from chainwatch.core.units import format_timestamp
 
 ECS_VERSION = "8.11.0"
 

@@ -11,7 +11,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from chainwatch.errors import ChainwatchError, Problem
+from chainwatch.core.errors import ChainwatchError, Problem
 from chainwatch.findings.narrative import clause, duration, when
 
 _EVENTS_PER_STEP = 10       # a spike cites up to job.max_event_ids_per_step reads: show the first ones

@@ -13,7 +13,7 @@ raw event payloads.
 """
 from __future__ import annotations
 
-from chainwatch.units import format_size as size, format_timestamp
+from chainwatch.core.units import format_size as size, format_timestamp
 
 _ACCOUNT_WORD = {"aws": "AWS account", "gcp": "GCP project", "azure": "Azure subscription"}
 _LIST = 3        # names listed before "..."

@@ -4,7 +4,7 @@ from __future__ import annotations
 from chainwatch import __version__
 from chainwatch.findings.attack import attacks
 from chainwatch.findings.narrative import narrative
-from chainwatch.units import format_timestamp
+from chainwatch.core.units import format_timestamp
 
 _SEVERITY_ID = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
 _PROVIDERS = {"aws": "AWS", "gcp": "GCP", "azure": "Azure"}

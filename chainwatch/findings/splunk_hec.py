@@ -2,7 +2,7 @@
 
 `time` is the finding's time (its last step) in epoch seconds, so Splunk indexes the finding
 when the attack happened, not when it was sent. HEC takes a batch as envelopes written one
-after another in one request body (chainwatch/sinks/hec.py does that).
+after another in one request body (chainwatch/sinks/hec_client.py does that).
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import copy
 import json
 from dataclasses import dataclass
 
-from chainwatch.units import format_timestamp
+from chainwatch.core.units import format_timestamp
 
 DAY_MS = 86_400_000
 _MAX_MATCHES = 200       # match uids a group remembers, so a match sent again is not counted again

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from chainwatch.model import ParseError
+from chainwatch.core.event import ParseError
 from chainwatch.parsers import (aws_cloudtrail, aws_vpc_flow, azure_activity, azure_entra, azure_flow,
                                 azure_storage, gcp_audit, gcp_vpc_flow)
 

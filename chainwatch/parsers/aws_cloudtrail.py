@@ -15,7 +15,7 @@ import re
 
 from chainwatch.parsers.evidence import mark as mark_evidence
 from chainwatch.steps.first_party import eks_provider
-from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
+from chainwatch.core.event import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 
 FORMAT = "cloudtrail"
 

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 
-from chainwatch.model import KIND_FLOW, ParseError, epoch_time, integer
+from chainwatch.core.event import KIND_FLOW, ParseError, epoch_time, integer
 
 FORMAT = "vpcflow"
 

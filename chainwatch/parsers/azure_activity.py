@@ -16,7 +16,7 @@ private IPs (ip:<subscription>:<ip> -> the VM it is attached to, else the NIC).
 """
 from __future__ import annotations
 
-from chainwatch.model import KIND_API, KIND_BINDING, ParseError
+from chainwatch.core.event import KIND_API, KIND_BINDING, ParseError
 from chainwatch.parsers import azure_entra, azure_flow, azure_storage
 from chainwatch.parsers.evidence import mark as mark_evidence
 from chainwatch.parsers.azure_common import (CLAIM_NAME, CLAIM_OID, CLAIM_TID, CLAIM_UPN, as_dict, base_event,

@@ -16,7 +16,7 @@ import ipaddress
 import json
 import re
 
-from chainwatch.model import event_time
+from chainwatch.core.event import event_time
 
 CLAIM_OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 CLAIM_TID = "http://schemas.microsoft.com/identity/claims/tenantid"

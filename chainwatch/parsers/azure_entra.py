@@ -23,7 +23,7 @@ event of that principal. Each outside sign-in opens it afresh (steps/sessions.st
 """
 from __future__ import annotations
 
-from chainwatch.model import KIND_API, ParseError
+from chainwatch.core.event import KIND_API, ParseError
 from chainwatch.parsers.azure_common import (ENTRA_SERVICE, as_dict, base_event, canonical, created, decoded,
                                              first, lower_keys, principal_key, session_key, stable_id, strip_port,
                                              tenant_of, text, timestamp)

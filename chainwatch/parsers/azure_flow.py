@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 
-from chainwatch.model import KIND_FLOW, ParseError, epoch_time, integer, type_name
+from chainwatch.core.event import KIND_FLOW, ParseError, epoch_time, integer, type_name
 from chainwatch.parsers.azure_common import as_dict, first, lower_keys, subscription_of, text
 
 FORMAT = "azure_flow"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from chainwatch.model import KIND_API, KIND_OBJECT, MAX_LONG
+from chainwatch.core.event import KIND_API, KIND_OBJECT, MAX_LONG
 from chainwatch.parsers.azure_common import (as_dict, base_event, canonical, first, lower_keys, principal_key,
                                              session_key, stable_id, strip_port, subscription_of, text, timestamp)
 

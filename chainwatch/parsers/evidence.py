@@ -8,7 +8,7 @@ only when a trail or flow log writes there, and for the calls that say where the
 """
 from __future__ import annotations
 
-from chainwatch.model import dig
+from chainwatch.core.event import dig
 
 
 def _list(value) -> list:

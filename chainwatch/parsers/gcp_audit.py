@@ -23,7 +23,7 @@ import ipaddress
 import json
 import re
 
-from chainwatch.model import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
+from chainwatch.core.event import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 from chainwatch.parsers.gcp_vpc_flow import entry_field, instance_key, project_from_log_name, region_of
 from chainwatch.parsers.evidence import mark as mark_evidence
 from chainwatch.steps.first_party import gke_pool_project

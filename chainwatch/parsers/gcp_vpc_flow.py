@@ -17,7 +17,7 @@ import ipaddress
 import json
 import re
 
-from chainwatch.model import KIND_FLOW, ParseError, dig, event_time, integer
+from chainwatch.core.event import KIND_FLOW, ParseError, dig, event_time, integer
 
 FORMAT = "gcp_vpcflow"
 _ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")

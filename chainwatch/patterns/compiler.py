@@ -14,7 +14,7 @@ row's rt is after its event time, so a chain it completes must also fit the wind
 """
 from __future__ import annotations
 
-from chainwatch.patterns.model import Pattern
+from chainwatch.patterns.pattern import Pattern
 from chainwatch.steps.variants import step_column
 
 STEP_TABLE = "steps"

@@ -46,7 +46,7 @@ import zlib
 from json.decoder import JSONDecodeError, scanstring
 from typing import NamedTuple
 
-from chainwatch.model import MAX_RAW_CHARS
+from chainwatch.core.event import MAX_RAW_CHARS
 
 # Header of the default VPC Flow Logs format (version 2), for files shipped without one.
 VPC_FLOW_V2_FIELDS = ("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",

@@ -17,7 +17,7 @@ import re
 import zlib
 from datetime import datetime, timezone
 
-from chainwatch.model import ParseError, TimeBounds
+from chainwatch.core.event import ParseError, TimeBounds
 from chainwatch.sources.files import is_flow_header, read_bytes
 
 _PEEK_BYTES = 16 * 1024

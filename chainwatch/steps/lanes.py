@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import zlib
 
-from chainwatch.coverage import account_key
+from chainwatch.steps.coverage_watch import account_key
 from chainwatch.steps.first_party import FACTS_KEY
-from chainwatch.steps.identity import identity_key, route_to_identities
-from chainwatch.steps.workload import workload_alias, workload_instance
+from chainwatch.steps.identity_steps import identity_key, route_to_identities
+from chainwatch.steps.workload_binding import workload_alias, workload_instance
 
 IDENTITY, INSTANCE_HOP, IDENTITY_HOP, UNATTRIBUTED = "identity", "instance-hop", "identity-hop", "unattributed"
 COVERAGE = "coverage"

@@ -11,7 +11,7 @@ job whose patterns set nothing computes each step once, as before. No PyFlink.
 from __future__ import annotations
 
 from chainwatch.steps.first_party import FACTS_KEY
-from chainwatch.steps.identity import IdentitySteps
+from chainwatch.steps.identity_steps import IdentitySteps
 from chainwatch.steps.registry import with_params
 
 

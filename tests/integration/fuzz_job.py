@@ -3,7 +3,7 @@ test reads everything the job wrote: its Flink log, its stdout and its stderr.
 
 Run as `python -m tests.integration.fuzz_job CONF INPUT OUT` with FLINK_LOG_DIR set (a fresh JVM
 then writes its log there, alone: the default log file in the venv is shared by every PyFlink
-process on the machine). It runs chainwatch.replay.replay over INPUT as `chainwatch replay` does,
+process on the machine). It runs chainwatch.flink.replay_job.replay over INPUT as `chainwatch replay` does,
 prints summary_lines to stderr, and writes the result to OUT as JSON: {summary, files, skipped,
 counts, findings, dead_letters, unattributed_egress, coverage}. An exception leaves it with a
 non-zero exit status, as it would leave `chainwatch replay`.
@@ -30,8 +30,8 @@ def _stderr_passed_through(popen):
 def main(conf: str, inputs: str, out: str) -> None:
     gateway_server.Popen = _stderr_passed_through(gateway_server.Popen)
     from chainwatch.config import load_config
-    from chainwatch.patterns.model import load_patterns
-    from chainwatch.replay import replay, summary_lines
+    from chainwatch.patterns.pattern import load_patterns
+    from chainwatch.flink.replay_job import replay, summary_lines
 
     config = load_config(conf)
     result = replay(config, load_patterns(config.patterns_dir), [inputs])

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chainwatch.replay import replay, summary_lines
+from chainwatch.flink.replay_job import replay, summary_lines
 from tests.builders import at, call, user, write_cloudtrail, write_flows
 from tests.findings_by_key import check_scenario, group_by_key
 from tests.scenarios import DAY, all_scenarios, suppression_scenarios
@@ -127,7 +127,7 @@ def test_an1328_message_tells_the_chain_with_its_numbers(by_key):
 
 
 def test_related_events_carry_their_own_times_and_techniques_their_own_tactics(by_key):
-    from chainwatch.units import parse_timestamp_ms
+    from chainwatch.core.units import parse_timestamp_ms
     (scenario,) = [s for s in SCENARIOS if s.key == "arn:aws:iam::111122223333:role/p1-svc-sync"]
     record_times = {r["eventID"]: parse_timestamp_ms(r["eventTime"]) for r in scenario.records}
     (finding,) = by_key[scenario.key]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from chainwatch.replay import replay
+from chainwatch.flink.replay_job import replay
 from tests.builders_azure import ORG_TENANT, SUB, write_array, write_json_lines, write_records
 from tests.findings_by_key import check_scenario, group_by_key
 from tests.scenarios_azure import EXFIL_IP, all_scenarios, background

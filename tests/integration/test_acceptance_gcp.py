@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from chainwatch.replay import replay
+from chainwatch.flink.replay_job import replay
 from tests.builders_gcp import write_sink_files
 from tests.findings_by_key import check_scenario, group_by_key
 from tests.scenarios_gcp import ATTACKER_IP, EXFIL_IP, OUTSIDER, PROJECT, all_scenarios, background, sa

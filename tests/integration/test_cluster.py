@@ -1,7 +1,7 @@
 """Issue 4: the streaming job on a local Flink standalone cluster, submitted with `flink run` the
 way production submits it.
 
-A JobManager and two TaskManagers run as separate processes (chainwatch.cluster); the job goes
+A JobManager and two TaskManagers run as separate processes (chainwatch.ops.cluster); the job goes
 in with `flink run` at parallelism 2, its package shipped with -pyfs to a Python that does not
 have chainwatch installed. It watches a folder: the AWS scenario files are moved in, then a
 "clock" file with events two days later, which moves event time past the chains (a live stream
@@ -22,9 +22,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chainwatch import cluster, cluster_env, engine
+from chainwatch import engine
+
+from chainwatch.ops import cluster, cluster_env
 from chainwatch.config import load_config
-from chainwatch.patterns.model import load_patterns
+from chainwatch.patterns.pattern import load_patterns
 from tests.builders import write_cloudtrail, write_flows
 from tests.conftest import REPO, TEST_CONF
 from tests.findings_by_key import is_coverage, key_of
@@ -203,7 +205,7 @@ def test_unparseable_record_goes_to_the_dead_letter_folder(run):
 
 
 def test_prometheus_endpoints_count_records_dead_letters_and_findings(run):
-    """chainwatch.metrics through the Prometheus reporter `cluster start` configures."""
+    """chainwatch.flink.metrics through the Prometheus reporter `cluster start` configures."""
     metrics = run["metrics"]
     assert metrics, "no chainwatch_* metric on any Prometheus port of the cluster"
     assert _total(metrics, "records_read") == run["records"]

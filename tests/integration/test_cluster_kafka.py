@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from chainwatch import cluster
+from chainwatch.ops import cluster
 from chainwatch.config import load_config
-from chainwatch.devbroker import create_topics, feed
+from chainwatch.ops.dev_broker import create_topics, feed
 from tests.findings_by_key import is_coverage, key_of
 from tests.scenarios import all_scenarios
 from tests.streaming import kafka_config_file, read_topic, write_scenario_files

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chainwatch.replay import replay
+from chainwatch.flink.replay_job import replay
 from chainwatch.sources.files import discover, read_text
 
 CORPORA = Path(__file__).resolve().parent.parent / "data" / "corpora"

@@ -19,14 +19,14 @@ from pyflink.table import StreamTableEnvironment
 from chainwatch.config import load_config
 from chainwatch.engine import run
 from chainwatch.engine.identity import STEP_ROW_FIELDS
-from chainwatch.engine.match import pattern_matches
+from chainwatch.engine.cep import pattern_matches
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
-from chainwatch.patterns.model import Step, load_patterns
-from chainwatch.pipeline import _step_table
-from chainwatch.replay import replay
-from chainwatch.runtime import make_env
+from chainwatch.patterns.pattern import Step, load_patterns
+from chainwatch.flink.graph import _step_table
+from chainwatch.flink.replay_job import replay
+from chainwatch.flink.runtime import make_env
 from chainwatch.steps import STEP_NAMES
-from chainwatch.steps.operators import STEP_ROW_TYPE
+from chainwatch.flink.step_operators import STEP_ROW_TYPE
 from tests.conftest import REPO
 
 HOUR = 3_600_000

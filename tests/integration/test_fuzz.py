@@ -23,7 +23,7 @@ from collections import Counter
 import pytest
 
 from chainwatch.engine import run
-from chainwatch.model import MAX_REASON_CHARS
+from chainwatch.core.event import MAX_REASON_CHARS
 from tests.builders import write_cloudtrail
 from tests.conftest import REPO
 from tests.findings_by_key import check_scenario, group_by_key

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from chainwatch import cluster
+from chainwatch.ops import cluster
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -104,7 +104,7 @@ def test_cluster_submit_works_from_the_installed_package_alone(installed):
         assert re.fullmatch(r"[0-9a-f]{32}", job_id), submitted.stdout + submitted.stderr
         status = _run([bin_dir / "chainwatch", "cluster", "status", "--state-dir", state_dir], cwd=work).stdout
         assert re.search(rf"{job_id}\s+RUNNING", status), status
-        shipped = state_dir / "ship" / "python-src" / "chainwatch" / "jobs" / "chainwatch_job.py"
+        shipped = state_dir / "ship" / "python-src" / "chainwatch" / "flink" / "entry_point.py"
         assert shipped.is_file()
     finally:
         cluster.stop(state_dir, progress=lambda *_: None)     # by the PIDs `start` recorded

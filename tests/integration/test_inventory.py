@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from chainwatch.config import InventoryConfig
-from chainwatch.replay import replay, summary_lines
+from chainwatch.flink.replay_job import replay, summary_lines
 from tests.builders import write_cloudtrail, write_flows
 from tests.findings_by_key import group_by_key
 from tests.scenarios import all_scenarios

@@ -13,7 +13,7 @@ from tests.conftest import REPO
 CHILD = """
 import sys
 from chainwatch.config import DEFAULT_CONFIG, load_config
-from chainwatch.runtime import make_env
+from chainwatch.flink.runtime import make_env
 make_env(load_config(DEFAULT_CONFIG), streaming=False)
 from pyflink.java_gateway import get_gateway
 err = get_gateway().jvm.System.err

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from chainwatch.casejob import replay_cases
-from chainwatch.casetest import run_case
+from chainwatch.flink.case_job import replay_cases
+from chainwatch.case_runner import run_case
 from chainwatch.config import load_config
-from chainwatch.patterns.model import load_patterns
+from chainwatch.patterns.pattern import load_patterns
 from tests.conftest import REPO
 from tests.finding_samples import creation_in_burst_case
 

@@ -1,5 +1,5 @@
 """Issue 10, item 8: a savepoint maps onto a changed job. Every stateful operator of the streaming
-job has a uid (chainwatch/uids.py), so its operator id does not depend on the shape of the graph:
+job has a uid (chainwatch/flink/uids.py), so its operator id does not depend on the shape of the graph:
 built twice, the second time with another source, more sinks and one pattern less, the stateful
 operators both jobs have keep their ids. The graphs are built, not run (a JVM, no job: ~30 s).
 The restore itself: tests/integration/test_kafka_job.py resumes a savepoint in a changed job.
@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from chainwatch.config import load_config
-from chainwatch.patterns.model import load_patterns
-from chainwatch.sources.flink import parse_subtask
+from chainwatch.patterns.pattern import load_patterns
+from chainwatch.flink.parse_operators import parse_subtask
 from tests.conftest import REPO, TEST_CONF
 
-# Stateless operators have no uid (chainwatch/uids.py says why): PyFlink's own helpers, and
+# Stateless operators have no uid (chainwatch/flink/uids.py says why): PyFlink's own helpers, and
 # chainwatch's filters and maps.
 STATELESS_WITHOUT_UID = {"_stream_key_by_map_operator", "reader key", "Extract-Timestamp", "Timestamps/Watermarks", "Map",
                          "Filter", "FlatMap", "egress flows, alias bindings", "instance -> identity bindings",
@@ -46,7 +46,7 @@ def _config(tmp_path, name, *, extra_source=False, extra_sinks=False):
 
 def _operators(config, patterns) -> dict:
     """{uid or None: [(operator name, operator id)]} of the job graph build_streaming_job makes."""
-    from chainwatch.stream import build_streaming_job
+    from chainwatch.flink.live_job import build_streaming_job
     env, table_sinks = build_streaming_job(config, patterns)
     if table_sinks is not None:
         table_sinks.attach()

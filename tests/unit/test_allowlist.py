@@ -1,4 +1,4 @@
-"""The allowlist (chainwatch.allowlist): loading with errors that name the file, the entry and the
+"""The allowlist (chainwatch.steps.allowlist): loading with errors that name the file, the entry and the
 key, what an entry lets in, and what the identity steps make of an entry's scope."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import ipaddress
 import pytest
 import yaml
 
-from chainwatch.allowlist import Allowlist, expired_entries, load_allowlist
-from chainwatch.errors import ChainwatchError
-from chainwatch.steps.identity import IdentitySteps
+from chainwatch.steps.allowlist import Allowlist, expired_entries, load_allowlist
+from chainwatch.core.errors import ChainwatchError
+from chainwatch.steps.identity_steps import IdentitySteps
 
 ENTRY = {"id": "partner", "who": {"accounts": ["777788889999"]},
          "may_assume": ["arn:aws:iam::111122223333:role/Partner*"],
@@ -127,7 +127,7 @@ def test_validate_prints_expired_entries_and_how_to_migrate_trusted_accounts(tmp
 
 def test_validate_warns_about_entries_the_last_replay_found_unused(tmp_path, monkeypatch, capsys):
     from collections import Counter
-    from chainwatch.allowlist import record_usage
+    from chainwatch.steps.allowlist import record_usage
     from chainwatch.cli import main
     from chainwatch.config import load_config
     from tests.unit.test_config import config_data, write_yaml

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from chainwatch.model import ParseError
+from chainwatch.core.event import ParseError
 from chainwatch.parsers import PARSERS, azure_activity, azure_entra, azure_flow, azure_storage, parse_record
-from chainwatch.reference import load_reference_lists
+from chainwatch.parsers.catalogs import load_reference_lists
 from chainwatch.sources.files import records_from_file, records_from_text
 from chainwatch.steps.sessions import entry_reason
 from tests.builders_azure import (ORG_TENANT, SUB, activity, activity_id, activity_la, add_service_principal, at,

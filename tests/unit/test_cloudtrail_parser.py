@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from chainwatch.model import ParseError
+from chainwatch.core.event import ParseError
 from chainwatch.parsers import parse_record, unwrap
-from chainwatch.reference import load_reference_lists
+from chainwatch.parsers.catalogs import load_reference_lists
 
 REPO = Path(__file__).resolve().parents[2]
 ACCT = "123456789012"

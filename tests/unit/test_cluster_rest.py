@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chainwatch import cluster
+from chainwatch.ops import cluster
 from tests.fake_rest import fake_rest
 
 ANSWERS = {"/taskmanagers": (503, {"errors": ["Service temporarily unavailable due to an ongoing leader election."]}),

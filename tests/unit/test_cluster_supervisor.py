@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chainwatch import cluster, cluster_supervisor
+from chainwatch.ops import cluster, cluster_supervisor
 from chainwatch.cli import main
 from tests.fake_rest import fake_rest
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from chainwatch.patterns.compiler import compile_pattern
-from chainwatch.patterns.model import Step, load_pattern
+from chainwatch.patterns.pattern import Step, load_pattern
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from chainwatch.config import DEFAULT_CONFIG, DEFAULTS_DIR, load_config
-from chainwatch.errors import ChainwatchError
-from chainwatch.patterns.model import load_pattern, load_patterns
-from chainwatch.yamlload import load_yaml
+from chainwatch.core.errors import ChainwatchError
+from chainwatch.patterns.pattern import load_pattern, load_patterns
+from chainwatch.core.yamlfile import load_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 

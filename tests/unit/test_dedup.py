@@ -5,7 +5,7 @@ import dataclasses
 
 from chainwatch.config import load_config
 from chainwatch.steps.dedup import is_duplicate
-from chainwatch.steps.identity import IdentitySteps
+from chainwatch.steps.identity_steps import IdentitySteps
 
 M = 60_000
 ACCT = "111122223333"

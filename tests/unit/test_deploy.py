@@ -12,10 +12,10 @@ import pyflink.version
 import pytest
 import yaml
 
-from chainwatch.cluster_env import flink_home, flink_settings
+from chainwatch.ops.cluster_env import flink_home, flink_settings
 from chainwatch.config import load_config
-from chainwatch.distribution import init
-from chainwatch.patterns.model import load_patterns
+from chainwatch.ops.distribution import init
+from chainwatch.patterns.pattern import load_patterns
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = (REPO / "deploy" / "Dockerfile").read_text()
@@ -106,10 +106,10 @@ def test_flink_settings_match_the_local_cluster(config, tmp_path):
 
 
 def test_the_image_builds_the_jar_where_the_job_looks_for_it():
-    """`run` needs chainwatch's jar (chainwatch/jvm); the runtime image has no JDK, so the build
+    """`run` needs chainwatch's jar (chainwatch/flink/jvm); the runtime image has no JDK, so the build
     stage must put it beside the Java sources of the installed package (jvm.jar_path's first place)."""
-    from chainwatch import jvm
-    into = re.search(r"-m chainwatch\.jvm --into (\S+)", DOCKERFILE)
+    from chainwatch.flink import jvm
+    into = re.search(r"-m chainwatch\.flink\.jvm --into (\S+)", DOCKERFILE)
     assert into, "deploy/Dockerfile does not build chainwatch's jar"
     site_packages = "/opt/python/lib/python3.11/site-packages/"
     assert into.group(1) == site_packages + jvm.JAVA_SOURCES.parent.relative_to(REPO).as_posix()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyflink.version
 
 from chainwatch.config import DEFAULTS_DIR, load_config
-from chainwatch.distribution import init, versions
+from chainwatch.ops.distribution import init, versions
 from chainwatch.sample import build_geoip, generate
 
 SAMPLE = DEFAULTS_DIR / "sample"

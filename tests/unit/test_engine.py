@@ -10,15 +10,15 @@ import json
 
 import pytest
 
-from chainwatch.casetest import run_case
+from chainwatch.case_runner import run_case
 from chainwatch.config import load_config
 from chainwatch.engine import run
 from chainwatch.engine.identity import STEP_ROW_FIELDS, identity_events, step_rows
-from chainwatch.engine.match import pattern_matches
-from chainwatch.engine.read import read_files
+from chainwatch.engine.cep import pattern_matches
+from chainwatch.engine.read_events import read_files
 from chainwatch.engine.workload import attribute_egress
-from chainwatch.steps.workload import workload_alias, workload_instance
-from chainwatch.patterns.model import Step, load_patterns
+from chainwatch.steps.workload_binding import workload_alias, workload_instance
+from chainwatch.patterns.pattern import Step, load_patterns
 from chainwatch.sources.files import discover
 from tests.conftest import REPO
 from tests.finding_samples import creation_in_burst_case
@@ -110,10 +110,10 @@ def sample():
 
 
 def test_workload_hops_match_the_flink_operator(sample):
-    from chainwatch.steps.operators import WorkloadResolver
+    from chainwatch.flink.step_operators import WorkloadResolver
     job_alias, job_instance = workload_alias, workload_instance     # one definition (steps.workload) serves both
     config, events = sample
-    from chainwatch.enrich.assets import RefreshingAssets
+    from chainwatch.enrich.asset_inventory import RefreshingAssets
     assert any(e["kind"] == "flow" and e.get("egress") for e in events)
     assert any(e["kind"] == "binding" for e in events)
 
@@ -138,9 +138,9 @@ def test_workload_hops_match_the_flink_operator(sample):
 
 
 def test_identity_steps_match_the_flink_operator(sample):
-    from chainwatch.steps.identity import identity_key
-    from chainwatch.steps.inventory import load_inventory
-    from chainwatch.steps.operators import STEP_ROW_FIELDS as JOB_FIELDS, IdentityStepsOperator
+    from chainwatch.steps.identity_steps import identity_key
+    from chainwatch.steps.known_identities import load_inventory
+    from chainwatch.flink.step_operators import STEP_ROW_FIELDS as JOB_FIELDS, IdentityStepsOperator
     from chainwatch.steps.variants import StepVariants
     config, events = sample
     assert list(STEP_ROW_FIELDS) == JOB_FIELDS

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from chainwatch.casetest import run_case
+from chainwatch.case_runner import run_case
 from chainwatch.cli import main
 from chainwatch.findings.narrative import duration, size
-from chainwatch.patterns.model import load_patterns
+from chainwatch.patterns.pattern import load_patterns
 from tests.conftest import REPO
 
 

@@ -68,7 +68,7 @@ def test_cloudtrail_marks_an_eks_issuer_registration_and_not_a_vendor_issuer(ref
 
 def test_config_reads_providers_and_names_a_bad_entry(config_path):
     from chainwatch.config import load_config
-    from chainwatch.errors import ChainwatchError
+    from chainwatch.core.errors import ChainwatchError
     path = config_path.parent / "first-party.yaml"      # beside the test config it includes
     path.write_text(f"include: {config_path.name}\nsteps:\n  cross_account_entry:\n    first_party_providers:\n"
                     "      - oidc.eks.us-east-1.amazonaws.com/id/*\n"

@@ -12,7 +12,7 @@ import pytest
 
 from chainwatch.findings.attack import TACTICS, TECHNIQUES
 from chainwatch.findings.ecs import to_ecs
-from chainwatch.findings.model import build_finding
+from chainwatch.findings.finding import build_finding
 from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.findings.render import render
 from chainwatch.findings.splunk_hec import HecFields

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from chainwatch.model import ParseError
-from chainwatch.normalise import Normaliser
+from chainwatch.core.event import ParseError
+from chainwatch.enrich.normalise import Normaliser
 from chainwatch.parsers import aws_cloudtrail, aws_vpc_flow, gcp_audit, gcp_vpc_flow, parse_record
-from chainwatch.reference import load_reference_lists
+from chainwatch.parsers.catalogs import load_reference_lists
 from chainwatch.sources.files import records_from_file
 from tests import builders_gcp as g
 from tests.builders import at, call, user

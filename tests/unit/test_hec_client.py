@@ -1,4 +1,4 @@
-"""The Splunk HEC client (chainwatch/sinks/hec.py) against a real local HEC-compatible server.
+"""The Splunk HEC client (chainwatch/sinks/hec_client.py) against a real local HEC-compatible server.
 
 No Flink here (tests/integration/test_hec_sink.py runs the operator in a job): batching, the
 token header, retries and back-off, fail-fast answers, partial batches, TLS, and the token
@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from chainwatch.sinks.hec import HecClient, event_url, split_batches
+from chainwatch.sinks.hec_client import HecClient, event_url, split_batches
 from chainwatch.sinks.secrets import Secret, SecretError, SecretSource
-from chainwatch.sinks.settings import SinkConfig
+from chainwatch.config.sink_settings import SinkConfig
 from tests.hec_server import HecServer
 
 TOKEN = "11111111-2222-3333-4444-555566667777"
@@ -205,7 +205,7 @@ def test_the_token_is_not_in_logs_reprs_or_reasons(server, caplog, monkeypatch):
 
 
 def test_failures_are_logged_at_most_once_a_minute(caplog):
-    caplog.set_level(logging.INFO, logger="chainwatch.sinks.hec")
+    caplog.set_level(logging.INFO, logger="chainwatch.sinks.hec_client")
     client = HecClient(sink_for(closed_port_url(), max_retries=0), Secret(TOKEN, "test"))
     for _ in range(3):
         assert len(client.deliver(lines(1))) == 1  # every failure still becomes a dead letter

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from chainwatch.engine import run
-from chainwatch.model import MAX_RAW_BYTES
-from chainwatch.normalise import Normaliser
-from chainwatch.results import ReplayResult
+from chainwatch.core.event import MAX_RAW_BYTES
+from chainwatch.enrich.normalise import Normaliser
+from chainwatch.findings.run_result import ReplayResult
 from chainwatch.sources.files import discover, find_inputs, records_from_file, records_from_line, records_from_text
 
 ACCT = "111122223333"

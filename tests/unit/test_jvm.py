@@ -1,4 +1,4 @@
-"""chainwatch.jvm: the jar of chainwatch's Java classes is built from the packaged sources with
+"""chainwatch.flink.jvm: the jar of chainwatch's Java classes is built from the packaged sources with
 the real javac, named by their hash, and a missing JDK is one clear line."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from chainwatch import jvm
+from chainwatch.flink import jvm
 
 
 def test_builds_a_jar_of_the_java_classes_named_by_their_hash(tmp_path):
@@ -47,7 +47,7 @@ def test_a_compile_error_names_the_sources(tmp_path, monkeypatch):
 
 
 def test_into_a_folder_builds_there_once(tmp_path):
-    """`python -m chainwatch.jvm --into DIR` (the image build): the jar in DIR, kept when it is there."""
+    """`python -m chainwatch.flink.jvm --into DIR` (the image build): the jar in DIR, kept when it is there."""
     built = jvm.jar_path(tmp_path)
     assert built == tmp_path / jvm.jar_name()
     stamp = built.stat().st_mtime_ns

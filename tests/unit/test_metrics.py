@@ -1,4 +1,4 @@
-"""chainwatch.metrics: the dead-letter reason classes (a fixed vocabulary: never a value) of what
+"""chainwatch.flink.metrics: the dead-letter reason classes (a fixed vocabulary: never a value) of what
 the reading and normalising code really produces, and the counter registry's rules."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from chainwatch.metrics import COUNTERS, REASONS, Metrics, reason_class
-from chainwatch.normalise import Normaliser
+from chainwatch.flink.metrics import COUNTERS, REASONS, Metrics, reason_class
+from chainwatch.enrich.normalise import Normaliser
 from chainwatch.sources.files import records_from_file, records_from_line
-from chainwatch.units import parse_timestamp_ms
+from chainwatch.core.units import parse_timestamp_ms
 from tests.builders import minimal_cloudtrail as _cloudtrail
 
 NOW = parse_timestamp_ms("2026-11-29T12:00:00Z")

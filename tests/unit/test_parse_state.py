@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from pyflink.common import Row
 
-from chainwatch.sources.flink import DEAD_LETTERS, NormaliseLines, parse_subtask, reader_key
+from chainwatch.flink.parse_operators import DEAD_LETTERS, NormaliseLines, parse_subtask, reader_key
 
 ACCT = "111122223333"
 # A custom field order: lines in it only parse with their header.

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chainwatch import preflight
-from chainwatch.preflight import PreflightError
+from chainwatch.ops import preflight
+from chainwatch.ops.preflight import PreflightError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,7 +71,7 @@ def test_no_free_disk_names_the_folder_and_sizes(tmp_path):
 def test_setup_script_stops_on_old_java_with_one_line(tmp_path):
     """What .ci/setup runs before creating the venv, with the system Python."""
     _fake_java(tmp_path, 'java version "1.8.0_392"')
-    result = subprocess.run([sys.executable, str(REPO / "chainwatch" / "preflight.py"), "setup", str(tmp_path / "v")],
+    result = subprocess.run([sys.executable, "-m", "chainwatch.ops.preflight", "setup", str(tmp_path / "v")], cwd=REPO,
                             env={**os.environ, "JAVA_HOME": str(tmp_path)}, capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("chainwatch setup: Java 17 or newer")

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from chainwatch.config import load_config
-from chainwatch.errors import ChainwatchError
+from chainwatch.core.errors import ChainwatchError
 from chainwatch.findings.ecs import to_ecs
-from chainwatch.patterns.model import load_pattern
+from chainwatch.patterns.pattern import load_pattern
 from chainwatch.steps import STEP_NAMES
 from chainwatch.steps.registry import BY_NAME, STEPS, markdown_rows, markdown_steps, with_params
 from tests.conftest import REPO
@@ -21,7 +21,7 @@ def test_every_step_kind_is_registered_once():
 
 
 def test_the_dispatcher_runs_a_handler_of_each_step_kind_in_the_registrys_order():
-    from chainwatch.steps.identity import HANDLERS, IdentitySteps
+    from chainwatch.steps.identity_steps import HANDLERS, IdentitySteps
     assert HANDLERS == ("new_identity", "object_access_spike", "external_exfiltration", "cross_account_entry",
                         "session_call")
     assert all(callable(getattr(IdentitySteps, kind.handler or kind.name)) for kind in STEPS)
@@ -128,8 +128,8 @@ def test_the_evidence_a_step_kind_declares_is_what_its_rows_carry(config):
     """Over the shipped patterns' cases (the engine's MATCH_RECOGNIZE rows): every field the
     registry names for a kind appears in that kind's evidence."""
     import json
-    from chainwatch.casetest import run_case
-    from chainwatch.patterns.model import load_patterns
+    from chainwatch.case_runner import run_case
+    from chainwatch.patterns.pattern import load_patterns
     carried: dict = {}
     for pattern in load_patterns(REPO / "patterns"):
         for case in pattern.cases:

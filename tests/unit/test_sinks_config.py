@@ -9,7 +9,7 @@ import yaml
 
 from chainwatch.config import load_config
 from chainwatch.sinks.secrets import SecretSource
-from chainwatch.sinks.settings import DEFAULT_SINKS
+from chainwatch.config.sink_settings import DEFAULT_SINKS
 from tests.unit.test_config import by_key, config_data, config_error, write_yaml
 
 REPO = Path(__file__).resolve().parents[2]

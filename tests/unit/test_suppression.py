@@ -7,9 +7,9 @@ import copy
 import pytest
 import yaml
 
-from chainwatch.errors import ChainwatchError
+from chainwatch.core.errors import ChainwatchError
 from chainwatch.findings.suppression import Suppression, group_key, suppress
-from chainwatch.patterns.model import load_pattern
+from chainwatch.patterns.pattern import load_pattern
 from tests.conftest import REPO
 
 HOUR = 3_600_000
@@ -94,7 +94,7 @@ def test_a_bad_suppress_section_is_named_by_file_and_key(tmp_path, section, key,
 
 
 def test_ecs_carries_the_group_and_its_count(config):
-    from chainwatch.casetest import run_case
+    from chainwatch.case_runner import run_case
     from chainwatch.findings.ecs import to_ecs
     pattern = load_pattern(REPO / "patterns" / "AN1328.yaml")
     (real,) = run_case(config, pattern, pattern.cases[0]).findings

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chainwatch.model import ParseError
+from chainwatch.core.event import ParseError
 from chainwatch.parsers import parse_record
 from chainwatch.sources.files import VPC_FLOW_V2_FIELDS, read_text, records_from_file, records_from_text
 
