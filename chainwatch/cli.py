@@ -149,7 +149,7 @@ def cmd_cluster(args) -> int:
                                   state_backend=args.state_backend)
             print(f"cluster up in {time.monotonic() - began:.1f}s: {state.rest_url} (web UI and REST); "
                   f"PIDs {state.pids}; logs in {state.state_dir}/log")
-            from chainwatch.ops.cluster_env import prometheus_ports
+            from chainwatch.flink.cluster_env import prometheus_ports
             ports = prometheus_ports(state.conf_dir)
             print(f"metrics: Prometheus at http://127.0.0.1:PORT/metrics, PORT in {ports[0]}-{ports[-1]} "
                   f"(the JobManager the first, each TaskManager the next free one)")

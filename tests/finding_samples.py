@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from chainwatch.case_runner import run_case, write_case  # noqa: F401  (write_case: for the tests that use this)
+from chainwatch.case_runner import run_case
+from chainwatch.patterns.cases import write_case  # noqa: F401  (for the tests that use this)
 
 
 def positive_case(pattern):

@@ -16,9 +16,7 @@ A field of the wrong type raises AssetError naming the field (never its value).
 """
 from __future__ import annotations
 
-from chainwatch.parsers.aws_cloudtrail import canonical_identity
-from chainwatch.parsers.azure_common import principal_key
-from chainwatch.parsers.gcp_vpc_flow import instance_key
+from chainwatch.core.identity_keys import canonical_identity, instance_key, principal_key
 from chainwatch.core.units import parse_timestamp_ms
 
 

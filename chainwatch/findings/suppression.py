@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
-
 from chainwatch.core.units import format_timestamp
+from chainwatch.patterns.pattern import SUPPRESS_BY, Suppression
 
-DAY_MS = 86_400_000
 _MAX_MATCHES = 200       # match uids a group remembers, so a match sent again is not counted again
 
 
@@ -34,12 +32,7 @@ GROUP_FIELDS = {
     "outside_account": lambda f: f["actor"]["user"].get("outside_account", {}).get("uid", ""),
     "outside_principal": lambda f: f["actor"]["user"].get("outside_principal", ""),
 }
-
-
-@dataclass(frozen=True)
-class Suppression:
-    by: tuple[str, ...] = ("key",)
-    for_ms: int = DAY_MS
+assert tuple(GROUP_FIELDS) == SUPPRESS_BY, "a pattern may group by exactly the fields a finding is grouped by"
 
 
 def group_values(finding: dict, suppression: Suppression) -> dict:

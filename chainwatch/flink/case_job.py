@@ -10,7 +10,7 @@ from pathlib import Path
 from pyflink.common import Types
 from pyflink.table import StreamTableEnvironment
 
-from chainwatch.case_runner import _case_config, write_case
+from chainwatch.patterns.cases import case_config, write_case
 from chainwatch.flink.graph import HOLD_ALL, build_pipeline, watermark_strategy
 from chainwatch.findings.run_result import DEAD, FINDING, LATE_NOTICE, STATS, UNATTRIBUTED, ReplayResult
 from chainwatch.flink.runtime import make_env
@@ -25,7 +25,7 @@ def _tag(stream, n: int, kind: str):
 
 def _case_outputs(env, config, n: int, pattern, case, folder: Path):
     events = write_case(folder, case)
-    case_config = _case_config(config, case, events)
+    case_config = case_config(config, case, events)
     files = discover([folder])
     normalised = read_files(env, case_config, files, hold_all=True, name=f"case {n} read + parse + enrich")
     stream = normalised.assign_timestamps_and_watermarks(watermark_strategy(case_config, HOLD_ALL))

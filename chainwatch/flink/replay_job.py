@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pyflink.common import Types
 
-from chainwatch.ops.cluster_env import stage_package
+from chainwatch.flink.cluster_env import stage_package
 from chainwatch.steps.coverage_watch import blind_spots
 from chainwatch.flink.graph import FILES, HOLD_ALL, build_pipeline, watermark_strategy
 from chainwatch.findings.run_result import DEAD, FINDING, LATE_NOTICE, STATS, UNATTRIBUTED, ReplayResult

@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from chainwatch.ops.cluster_env import (PACKAGE_DIR, flink_home, flink_settings, free_port, lib_dir, process_env,
+from chainwatch.flink.cluster_env import (PACKAGE_DIR, flink_home, flink_settings, free_port, lib_dir, process_env,
                                     stage_package, worker_python, write_conf_dir)
 from chainwatch.config import config_file
 

@@ -19,9 +19,9 @@ EDITABLE = ("conf", "patterns", "sample")
 
 def versions() -> dict[str, str]:
     """chainwatch's, Flink's (PyFlink) and the Kafka connector's versions, as installed."""
-    import pyflink.version
-    from chainwatch.ops.cluster_env import flink_home
-    found = {"chainwatch": importlib.metadata.version("chainwatch"), "Apache Flink": pyflink.version.__version__}
+    from chainwatch.flink.cluster_env import flink_home
+    found = {"chainwatch": importlib.metadata.version("chainwatch"),
+             "Apache Flink": importlib.metadata.version("apache-flink")}     # PyFlink's own distribution
     for name, jar in (("Flink Kafka connector", "flink-connector-kafka.jar"), ("Kafka client", "kafka-clients.jar")):
         found[name] = _jar_version(flink_home() / "lib" / jar)
     return found

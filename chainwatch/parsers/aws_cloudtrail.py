@@ -14,7 +14,7 @@ import json
 import re
 
 from chainwatch.parsers.evidence import mark as mark_evidence
-from chainwatch.steps.first_party import eks_provider
+from chainwatch.core.identity_keys import ARN, canonical_identity, eks_provider
 from chainwatch.core.event import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 
 FORMAT = "cloudtrail"
@@ -27,7 +27,6 @@ ASSUME_METHODS = {"AssumeRole": "AssumeRole", "AssumeRoleWithSAML": "SAML",
 _ISSUER_FIELDS = {("iam.amazonaws.com", "CreateOpenIDConnectProvider"): "requestParameters.url",
                   ("eks.amazonaws.com", "CreateCluster"): "responseElements.cluster.identity.oidc.issuer"}
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
-_ARN = re.compile(r"^arn:(?P<partition>[^:]*):(?P<service>[^:]*):[^:]*:(?P<account>\d*):(?P<resource>.+)$")
 
 
 def recognises(record: dict) -> bool:
@@ -43,27 +42,6 @@ def _text(container, dotted: str, prefix: str = "", *, numbers: bool = False) ->
     if numbers and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise ParseError(prefix + dotted, f"expected a string, got {type_name(value)}")
-
-
-def canonical_identity(arn: str | None) -> tuple[str, str]:
-    """(identity key, type) for a user/role/assumed-role/root ARN; ('', '') when not an IAM ARN."""
-    match = _ARN.match(arn) if isinstance(arn, str) else None
-    if not match:
-        return "", ""
-    partition, account, resource = match["partition"], match["account"], match["resource"]
-    kind, _, rest = resource.partition("/")
-    if kind == "user":
-        return f"arn:{partition}:iam::{account}:user/{rest.rsplit('/', 1)[-1]}", "user"
-    if kind == "role":
-        return f"arn:{partition}:iam::{account}:role/{rest.rsplit('/', 1)[-1]}", "role"
-    if kind == "assumed-role":
-        role = rest.split("/")[0]
-        return f"arn:{partition}:iam::{account}:role/{role}", "role"
-    if kind == "root" or resource == "root":
-        return f"arn:{partition}:iam::{account}:root", "root"
-    if kind == "federated-user":
-        return arn, "federated"
-    return "", ""
 
 
 def resolve_principal(identity: dict) -> tuple[str, str, str, str]:
@@ -200,7 +178,7 @@ def parse(record: dict, reference) -> list[dict]:
     if rule and event["success"]:
         name = _first(record, rule.name_from)
         if name:
-            match = _ARN.match(principal_arn or "")
+            match = ARN.match(principal_arn or "")
             partition = match["partition"] if match else "aws"  # aws-us-gov, aws-cn keep theirs
             event["created"] = {"identity": f"arn:{partition}:iam::{account}:{rule.identity_type}/{name.rsplit('/', 1)[-1]}",
                                 "identity_type": rule.identity_type, "signal": rule.signal}
@@ -209,7 +187,7 @@ def parse(record: dict, reference) -> list[dict]:
         if assume:
             event["assume"] = assume
     if (service, action) in _ISSUER_FIELDS and event["success"]:
-        match = _ARN.match(principal_arn or "")
+        match = ARN.match(principal_arn or "")
         provider = eks_provider(account, dig(record, _ISSUER_FIELDS[service, action]),
                                 match["partition"] if match else "aws")
         if provider:

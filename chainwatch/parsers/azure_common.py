@@ -17,6 +17,7 @@ import json
 import re
 
 from chainwatch.core.event import event_time
+from chainwatch.core.identity_keys import object_id, principal_key
 
 CLAIM_OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 CLAIM_TID = "http://schemas.microsoft.com/identity/claims/tenantid"
@@ -67,21 +68,6 @@ def is_guid(value: str) -> bool:
     return bool(_GUID.match(value or ""))
 
 
-_BARE_GUID = re.compile(r"^[0-9a-f]{32}$", re.IGNORECASE)
-
-
-def object_id(value) -> str:
-    """An Entra object id in its canonical form: lower-case, dashed (ARM's authorization evidence
-    writes it as 32 bare hex digits)."""
-    value = text(value).lower()
-    if _BARE_GUID.match(value):
-        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    return value
-
-
-def principal_key(oid: str) -> str:
-    oid = object_id(oid)
-    return f"azure:{oid}" if oid else ""
 
 
 def session_key(oid: str) -> str:

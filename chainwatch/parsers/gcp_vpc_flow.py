@@ -17,6 +17,7 @@ import ipaddress
 import json
 import re
 
+from chainwatch.core.identity_keys import instance_key
 from chainwatch.core.event import KIND_FLOW, ParseError, dig, event_time, integer
 
 FORMAT = "gcp_vpcflow"
@@ -35,13 +36,6 @@ def region_of(location: str) -> str:
     location = location.strip().lower()
     match = _ZONE.match(location)
     return match.group(1) if match else location
-
-
-def instance_key(project: str, zone: str, name: str) -> str:
-    """A VM's resource name: projects/P/zones/Z/instances/NAME ('' when a part is missing)."""
-    if not (project and zone and name):
-        return ""
-    return f"projects/{project}/zones/{zone}/instances/{name}"
 
 
 def project_from_log_name(record: dict) -> str:

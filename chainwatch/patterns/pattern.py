@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chainwatch.core.errors import ChainwatchError, Problem
-from chainwatch.findings.suppression import GROUP_FIELDS, Suppression
 from chainwatch.core.schema import Section
 from chainwatch.steps import STEP_NAMES
 from chainwatch.steps.registry import BY_NAME, OVERRIDABLE
@@ -16,6 +15,15 @@ KEYS = ("principal", "session")
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
 _ID = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
 _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
+# What a pattern's findings may be grouped by (`suppress: by`); findings.suppression reads each.
+SUPPRESS_BY = ("key", "principal", "account", "outside_account", "outside_principal")
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Suppression:
+    by: tuple[str, ...] = ("key",)
+    for_ms: int = DAY_MS
 
 
 @dataclass(frozen=True)
@@ -104,9 +112,9 @@ def _suppression(root: Section) -> Suppression:
     """`suppress: {by: [...], for: 24h}`; by defaults to the pattern's key, for to 24h; for: 0 is off."""
     section = root.section("suppress")
     by = section.str_list("by", ("key",))
-    unknown = [field for field in by if field not in GROUP_FIELDS]
+    unknown = [field for field in by if field not in SUPPRESS_BY]
     if unknown or not by:
-        section._problem("by", f"group by one or more of {', '.join(GROUP_FIELDS)}, got {list(by)!r}")
+        section._problem("by", f"group by one or more of {', '.join(SUPPRESS_BY)}, got {list(by)!r}")
     period = section.duration("for", "24h")
     section.reject_unknown()
     return Suppression(tuple(by), period or 0)

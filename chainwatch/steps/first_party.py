@@ -29,22 +29,8 @@ import re
 from chainwatch.steps.sessions import FEDERATED_METHODS
 
 FACTS_KEY = "org:first-party-providers"     # the identity-lane key learned providers travel under
-_EKS_ISSUER = re.compile(r"^(?:https://)?(oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/id/[A-Za-z0-9]+)/?$")
 # The methods a provider vouches for the caller by (GKE: the project's own pool).
 _VOUCHED = FEDERATED_METHODS | {"GKEWorkloadIdentity"}
-_GKE_POOL = re.compile(r"^([a-z][a-z0-9-]{4,28}[a-z0-9])\.svc\.id\.goog$")
-
-
-def eks_provider(account: str, issuer: object, partition: str = "aws") -> str:
-    """The IAM OIDC provider ARN of an EKS issuer URL in `account`, or '' for any other issuer."""
-    match = _EKS_ISSUER.match(issuer) if isinstance(issuer, str) else None
-    return f"arn:{partition}:iam::{account}:oidc-provider/{match[1]}" if match and account else ""
-
-
-def gke_pool_project(pool: object) -> str:
-    """The project of a GKE workload pool `PROJECT.svc.id.goog`, or ''."""
-    match = _GKE_POOL.match(pool) if isinstance(pool, str) else None
-    return match[1] if match else ""
 
 
 def subject_of(assume: dict) -> str:

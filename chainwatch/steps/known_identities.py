@@ -9,7 +9,7 @@ import csv
 import json
 
 from chainwatch.core.errors import ChainwatchError, Problem
-from chainwatch.parsers.aws_cloudtrail import canonical_identity
+from chainwatch.core.identity_keys import canonical_identity
 from chainwatch.core.units import parse_timestamp_ms
 
 

@@ -24,7 +24,8 @@ import yaml
 
 from chainwatch import engine
 
-from chainwatch.ops import cluster, cluster_env
+from chainwatch.flink import cluster_env
+from chainwatch.ops import cluster
 from chainwatch.config import load_config
 from chainwatch.patterns.pattern import load_patterns
 from tests.builders import write_cloudtrail, write_flows

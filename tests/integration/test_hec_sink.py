@@ -26,7 +26,7 @@ import pytest
 from pyflink.common import Duration, Types, WatermarkStrategy
 from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
 
-from chainwatch.case_runner import _case_config
+from chainwatch.patterns.cases import case_config
 from chainwatch.findings.ecs import to_ecs
 from chainwatch.flink.graph import HOLD_ALL, build_pipeline, watermark_strategy
 from chainwatch.flink.runtime import make_env
@@ -89,7 +89,7 @@ def pipeline_run(tmp_path_factory, config, patterns, token_file):
         case_dir.mkdir()
         events += write_case(case_dir, case)
     case = dataclasses.replace(positive_case(patterns[0]), history_start=None)
-    job_config = _case_config(config, case, events)
+    job_config = case_config(config, case, events)
     with HecServer(TOKEN) as server:
         sinks = (hec_sink("splunk-ocsf", server.url, token_file, host="detector-1", index="security"),
                  hec_sink("splunk-ecs", server.url, token_file, event_format="ecs"))

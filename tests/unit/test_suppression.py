@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from chainwatch.core.errors import ChainwatchError
-from chainwatch.findings.suppression import Suppression, group_key, suppress
+from chainwatch.findings.suppression import group_key, suppress
+from chainwatch.patterns.pattern import Suppression
 from chainwatch.patterns.pattern import load_pattern
 from tests.conftest import REPO
 
