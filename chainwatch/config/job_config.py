@@ -5,12 +5,14 @@ job behaves the same whatever the working directory.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from chainwatch.steps.allowlist import Allowlist, load_allowlist
+from chainwatch.core.providers import CLOUDS
 from chainwatch.core.errors import ChainwatchError, Problem
 from chainwatch.core.event import DEFAULT_MAX_AHEAD_MS, EARLIEST_EVENT_MS
 from chainwatch.config.source_settings import KafkaConfig, SourceConfig, load_kafka, load_sources
@@ -18,6 +20,7 @@ from chainwatch.parsers.catalogs import ReferenceLists, load_reference_lists
 from chainwatch.core.schema import Section
 from chainwatch.config.sink_settings import DEFAULT_SINKS, SinkConfig, load_sinks, migrate_legacy_kafka
 from chainwatch.core.yamlfile import load_yaml
+from chainwatch.steps.registry import SECTION_TYPES, STEPS
 
 # Shipped with the package (package data), so every command works from any folder with no --conf;
 # `chainwatch init DIR` writes an editable copy. In a checkout, conf/ and patterns/ link here.
@@ -47,50 +50,6 @@ class GeoIPConfig:
 
 
 @dataclass(frozen=True)
-class NoveltyConfig:
-    max_age_ms: int
-    learning_period_ms: int
-    history_start_ms: int | None
-    inventory: str | None
-
-
-@dataclass(frozen=True)
-class SpikeConfig:
-    window_ms: int
-    floor_reads: int
-    multiplier: float
-    min_history_windows: int
-    peer_baselines: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class EgressConfig:
-    window_ms: int
-    min_bytes: int
-
-
-@dataclass(frozen=True)
-class CrossAccountConfig:
-    org_accounts: tuple[str, ...] = ()
-    trusted_accounts: tuple[str, ...] = ()
-    trusted_principals: tuple[str, ...] = ()
-    first_party_providers: tuple = ()       # ((provider pattern, subject patterns), ...): steps.first_party
-
-
-@dataclass(frozen=True)
-class BurstConfig:
-    span_ms: int
-    min_calls: int
-    session_ttl_ms: int
-
-
-@dataclass(frozen=True)
-class FamiliarityConfig:
-    learning_period_ms: int
-    expected_networks: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class JobConfig:
     parallelism: int
     python_execution_mode: str
@@ -116,7 +75,7 @@ class CoverageConfig:
 
 
 @dataclass(frozen=True)
-class Config:
+class _JobSettings:
     path: str
     sources: tuple[SourceConfig, ...]
     kafka: KafkaConfig
@@ -124,12 +83,6 @@ class Config:
     time: TimeConfig
     networks: NetworkConfig
     geoip: GeoIPConfig
-    novelty: NoveltyConfig
-    spike: SpikeConfig
-    egress: EgressConfig
-    cross_account: CrossAccountConfig
-    burst: BurstConfig
-    familiarity: FamiliarityConfig
     job: JobConfig
     reference: ReferenceLists
     sinks: tuple[SinkConfig, ...] = DEFAULT_SINKS
@@ -139,6 +92,14 @@ class Config:
     warnings: tuple[Problem, ...] = ()
     coverage: CoverageConfig = CoverageConfig()
     inventory: InventoryConfig = InventoryConfig()
+
+
+# The job config: the settings above plus one section per step kind (config.novelty, config.spike,
+# ...), each the dataclass steps.registry makes from the kind's parameters, so a new step kind
+# brings its section with it. Named in this module, so it pickles by reference into the job.
+Config = dataclasses.make_dataclass(
+    "Config", [(attr, section, dataclasses.field(kw_only=True)) for attr, section in SECTION_TYPES.items()],
+    bases=(_JobSettings,), frozen=True, namespace={"__module__": __name__})
 
 
 def _resolve(base: Path, value: str | None) -> str | None:
@@ -212,9 +173,7 @@ def load_config(path: str | Path | None = None) -> Config:
     steps = root.section("steps", required=True)
     sections = _step_sections(steps, base)      # derived from steps.registry
     steps.reject_unknown()
-    novelty, spike, egress, cross, burst, familiarity = (sections[attr] for attr in (
-        "novelty", "spike", "egress", "cross_account", "burst", "familiarity"))
-    warnings += _legacy_trust(steps.section("cross_account_entry"), cross)
+    warnings += _legacy_trust(steps.section("cross_account_entry"), sections["cross_account"])
 
     job_s = root.section("job")
     job = JobConfig(
@@ -233,7 +192,7 @@ def load_config(path: str | Path | None = None) -> Config:
     reference_paths = {name: _reference_files(base, ref_files, name) for name in ("privileged_apis", "creation_events")}
     # optional: the shipped lists, as a job written before they existed has none
     reference_paths["evidence_changes"] = _reference_files(base, ref_files, "evidence_changes", False) or [
-        str(DEFAULTS_DIR / "conf" / cloud / "evidence_changes.yaml") for cloud in ("aws", "gcp", "azure")]
+        str(DEFAULTS_DIR / "conf" / cloud / "evidence_changes.yaml") for cloud in CLOUDS]
     ref_files.reject_unknown()
     coverage_s = root.section("coverage")
     coverage = CoverageConfig(silence_ms=coverage_s.duration("silence", "2h"))
@@ -249,13 +208,8 @@ def load_config(path: str | Path | None = None) -> Config:
     if inventory.files:       # checked here, so `validate` and every command name a bad export
         from chainwatch.enrich.asset_inventory import load_assets
         load_assets(inventory.files)
-    return Config(str(path), sources, kafka, patterns_dir, time_cfg, networks, geoip, novelty, spike,
-                  egress, cross, burst, familiarity, job, reference, sinks, load_allowlist(allowlist_path),
-                  tuple(warnings), coverage, inventory)
-
-
-_SECTION_TYPES = {"novelty": NoveltyConfig, "spike": SpikeConfig, "egress": EgressConfig,
-                  "cross_account": CrossAccountConfig, "burst": BurstConfig, "familiarity": FamiliarityConfig}
+    return Config(str(path), sources, kafka, patterns_dir, time_cfg, networks, geoip, job, reference, sinks,
+                  load_allowlist(allowlist_path), tuple(warnings), coverage, inventory, **sections)
 
 
 def _param(section: Section, param, base: Path):
@@ -299,17 +253,16 @@ def _providers(section: Section, key: str) -> tuple:
 
 def _step_sections(steps: Section, base: Path) -> dict:
     """{Config attribute: its dataclass} for every step kind of the registry."""
-    from chainwatch.steps.registry import STEPS
     result = {}
     for kind in STEPS:
         section = steps.section(kind.section)
-        result[kind.config_attr] = _SECTION_TYPES[kind.config_attr](
+        result[kind.config_attr] = SECTION_TYPES[kind.config_attr](
             **{param.field: _param(section, param, base) for param in kind.params})
         section.reject_unknown()
     return result
 
 
-def _legacy_trust(section: Section, cross: CrossAccountConfig) -> list[Problem]:
+def _legacy_trust(section: Section, cross) -> list[Problem]:
     """trusted_accounts / trusted_principals trust a caller from anywhere to assume any role: still
     honoured, with a warning that shows the narrow allowlist entry to write instead."""
     warnings = []

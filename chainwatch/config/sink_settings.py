@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Callable
 from urllib.parse import urlsplit
 
 from chainwatch.findings.render import FORMATS
@@ -22,20 +23,72 @@ from chainwatch.findings.splunk_hec import EVENT_FORMATS, HecFields
 from chainwatch.core.schema import Section
 from chainwatch.sinks.secrets import SecretSource
 
-TYPES = ("stdout", "file", "hec", "kafka")
 STREAMS = ("findings", "dead_letters")
-DEAD_LETTER_TYPES = ("stdout", "file", "kafka")
 GUARANTEES = ("at-least-once", "exactly-once", "none")
 _COMMON = ("name", "type", "stream", "format", "event_format")
-_KEYS_BY_TYPE = {
-    "stdout": _COMMON,
-    "file": _COMMON + ("path",),
-    "kafka": _COMMON + ("topic", "delivery_guarantee"),
-    "hec": _COMMON + ("url", "token_env", "token_file", "index", "sourcetype", "source", "host", "batch_size",
-                      "max_batch_bytes", "flush_interval", "max_retries", "retry_backoff", "max_backoff", "timeout",
-                      "verify_tls", "ca_file"),
-}
-_ALL_KEYS = set().union(*_KEYS_BY_TYPE.values())
+
+
+@dataclass(frozen=True)
+class SinkType:
+    """A sink type, registered once: the keys it takes beyond the common ones, the streams it
+    can carry, and how it reads its own settings. How a job attaches it is its entry in
+    flink.sinks.ATTACH (a test checks every type has one)."""
+    name: str
+    keys: tuple[str, ...]
+    streams: tuple[str, ...]
+    options: Callable      # (item Section, resolve, default kafka guarantee) -> SinkConfig fields
+
+
+def _no_options(item: Section, resolve, default_guarantee: str) -> dict:
+    return {}
+
+
+def _file_options(item: Section, resolve, default_guarantee: str) -> dict:
+    return {"path": resolve(item.str("path"))}
+
+
+def _kafka_options(item: Section, resolve, default_guarantee: str) -> dict:
+    topic = item.str("topic")
+    if topic is not None and not _TOPIC.match(topic):
+        item._problem("topic", "a Kafka topic name is 1-249 letters, digits, '.', '_' or '-'")
+    guarantee = item.str("delivery_guarantee", default_guarantee, choices=GUARANTEES)
+    return {"topic": topic, "delivery_guarantee": guarantee or default_guarantee}
+
+
+def _hec_options(item: Section, resolve, default_guarantee: str) -> dict:
+    url = item.str("url")
+    if url is not None:
+        _check_url(item, url)
+    token = _token(item, resolve)
+    options = dict(
+        url=url, token=token,
+        index=item.str("index", None), sourcetype=item.str("sourcetype", None),
+        source=item.str("source", "chainwatch"), host=item.str("host", None),
+        batch_size=item.int("batch_size", 100, minimum=1),
+        max_batch_bytes=_at_least(item, "max_batch_bytes", item.size("max_batch_bytes", "1MB"), 1024, "1KB"),
+        flush_interval_ms=_at_least(item, "flush_interval", item.duration("flush_interval", "5s"), 10, "10ms"),
+        max_retries=item.int("max_retries", 5, minimum=0),
+        retry_backoff_ms=_at_least(item, "retry_backoff", item.duration("retry_backoff", "500ms"), 1, "1ms"),
+        max_backoff_ms=_at_least(item, "max_backoff", item.duration("max_backoff", "30s"), 1, "1ms"),
+        timeout_ms=_at_least(item, "timeout", item.duration("timeout", "10s"), 100, "100ms"),
+        verify_tls=item.bool("verify_tls", True),
+        ca_file=resolve(item.str("ca_file", None)),
+    )
+    if options["ca_file"] and options["verify_tls"] is False:
+        item._problem("ca_file", "a CA bundle is only used with verify_tls: true")
+    return {k: v for k, v in options.items() if v is not None or k in ("url", "token")}
+
+
+SINK_TYPES = {kind.name: kind for kind in (
+    SinkType("stdout", (), STREAMS, _no_options),
+    SinkType("file", ("path",), STREAMS, _file_options),
+    SinkType("hec", ("url", "token_env", "token_file", "index", "sourcetype", "source", "host", "batch_size",
+                     "max_batch_bytes", "flush_interval", "max_retries", "retry_backoff", "max_backoff", "timeout",
+                     "verify_tls", "ca_file"), ("findings",), _hec_options),
+    SinkType("kafka", ("topic", "delivery_guarantee"), STREAMS, _kafka_options),
+)}
+DEAD_LETTER_TYPES = tuple(name for name, kind in SINK_TYPES.items() if "dead_letters" in kind.streams)
+_ALL_KEYS = set(_COMMON).union(*(kind.keys for kind in SINK_TYPES.values()))
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
@@ -100,7 +153,7 @@ def _sink(item: Section, resolve, default_guarantee: str) -> SinkConfig | None:
     name = item.str("name")
     if name is not None and not _NAME.match(name):
         item._problem("name", f"use letters, digits, '.', '_' or '-' (it names operators and files), got {name!r}")
-    kind = item.str("type", choices=TYPES)
+    kind = item.str("type", choices=tuple(SINK_TYPES))
     if kind is None:
         item.used.update(_ALL_KEYS | {"token"})  # the type is wrong: do not pile up follow-on problems
         return None
@@ -109,7 +162,7 @@ def _sink(item: Section, resolve, default_guarantee: str) -> SinkConfig | None:
         item._problem("token", "a secret never goes in the config file: set token_env (an environment "
                                "variable) or token_file (a file holding the token)")
     for key in item.data:
-        if key in _ALL_KEYS and key not in _KEYS_BY_TYPE[kind]:
+        if key in _ALL_KEYS and key not in _COMMON + SINK_TYPES[kind].keys:
             item.used.add(key)
             item._problem(key, f"not used by a {kind} sink")
     stream = item.str("stream", "findings", choices=STREAMS) or "findings"
@@ -130,47 +183,9 @@ def _sink(item: Section, resolve, default_guarantee: str) -> SinkConfig | None:
         item._problem("event_format", "only used with format hec (the document inside the HEC envelope)")
     event_format = item.str("event_format", "ocsf", choices=EVENT_FORMATS)
     common = dict(name=name or "", type=kind, stream=stream, format=fmt or "ocsf", event_format=event_format or "ocsf")
-    if kind == "stdout":
-        item.reject_unknown()
-        return SinkConfig(**common)
-    if kind == "file":
-        path = resolve(item.str("path"))
-        item.reject_unknown()
-        return SinkConfig(**common, path=path)
-    if kind == "kafka":
-        topic = item.str("topic")
-        if topic is not None and not _TOPIC.match(topic):
-            item._problem("topic", "a Kafka topic name is 1-249 letters, digits, '.', '_' or '-'")
-        guarantee = item.str("delivery_guarantee", default_guarantee, choices=GUARANTEES)
-        item.reject_unknown()
-        return SinkConfig(**common, topic=topic, delivery_guarantee=guarantee or default_guarantee)
-    sink = SinkConfig(**common, **_hec_options(item, resolve))
+    sink = SinkConfig(**common, **SINK_TYPES[kind].options(item, resolve, default_guarantee))
     item.reject_unknown()
     return sink
-
-
-def _hec_options(item: Section, resolve) -> dict:
-    url = item.str("url")
-    if url is not None:
-        _check_url(item, url)
-    token = _token(item, resolve)
-    options = dict(
-        url=url, token=token,
-        index=item.str("index", None), sourcetype=item.str("sourcetype", None),
-        source=item.str("source", "chainwatch"), host=item.str("host", None),
-        batch_size=item.int("batch_size", 100, minimum=1),
-        max_batch_bytes=_at_least(item, "max_batch_bytes", item.size("max_batch_bytes", "1MB"), 1024, "1KB"),
-        flush_interval_ms=_at_least(item, "flush_interval", item.duration("flush_interval", "5s"), 10, "10ms"),
-        max_retries=item.int("max_retries", 5, minimum=0),
-        retry_backoff_ms=_at_least(item, "retry_backoff", item.duration("retry_backoff", "500ms"), 1, "1ms"),
-        max_backoff_ms=_at_least(item, "max_backoff", item.duration("max_backoff", "30s"), 1, "1ms"),
-        timeout_ms=_at_least(item, "timeout", item.duration("timeout", "10s"), 100, "100ms"),
-        verify_tls=item.bool("verify_tls", True),
-        ca_file=resolve(item.str("ca_file", None)),
-    )
-    if options["ca_file"] and options["verify_tls"] is False:
-        item._problem("ca_file", "a CA bundle is only used with verify_tls: true")
-    return {k: v for k, v in options.items() if v is not None or k in ("url", "token")}
 
 
 def _check_url(item: Section, url: str) -> None:

@@ -8,14 +8,12 @@ none is configured) is the earliest event so far, as in the operator with parall
 from __future__ import annotations
 
 import copy
-import json
 
 from chainwatch.steps.identity_steps import identity_key
 from chainwatch.steps.lanes import IDENTITY, event_order, lanes
 from chainwatch.steps.known_identities import load_inventory
-from chainwatch.steps.variants import StepVariants, step_column
-
-STEP_ROW_FIELDS = ("principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence", "order_ts")
+from chainwatch.steps.step_row import FIELDS, history_start, step_row
+from chainwatch.steps.variants import StepVariants
 
 
 def identity_events(events: list[dict], attributed: list[tuple]) -> list[dict]:
@@ -33,22 +31,16 @@ def step_rows(config, events: list[dict], patterns=None, created: dict | None = 
     identities' creation times from the asset inventory (enrich.assets)."""
     logic = StepVariants(config, patterns, {**(created or {}), **load_inventory(config.novelty.inventory)})
     states: dict[str, dict] = {}
-    history_start = config.novelty.history_start_ms
+    horizon = config.novelty.history_start_ms
     rows = []
     for event in events:
         key = identity_key(event)
         state = states.get(key) or {}
-        if config.novelty.history_start_ms is None:
-            history_start = min(t for t in (history_start, state.get("history_start"), event["ts"]) if t is not None)
-            state["history_start"] = history_start
-        emitted = logic.process(key, state, event, history_start)
+        horizon = history_start(config.novelty.history_start_ms, horizon, state, event["ts"])
+        emitted = logic.process(key, state, event, horizon)
         logic.take_allowlist_uses()       # the job counts them (replay summary); the engine does not
         logic.take_learned_providers()
         states[key] = state
-        for seq, row in enumerate(emitted):
-            rows.append({"principal": row["principal"], "session": row["session"],
-                         "step": step_column(row["step"], row.get("variant", "")),
-                         "ts": row["ts"], "seq": seq, "account": row["account"], "region": row["region"],
-                         "cloud": row["cloud"], "evidence": json.dumps(row, default=str, separators=(",", ":")),
-                         "order_ts": row["ts"]})       # in order: no row is late here
+        # in order: no row is late here, each row's order_ts is its own time
+        rows += [dict(zip(FIELDS, step_row(row, seq, row["ts"]))) for seq, row in enumerate(emitted)]
     return rows

@@ -9,9 +9,9 @@ from __future__ import annotations
 from chainwatch import __version__
 from chainwatch.steps.coverage_watch import COVERAGE_ANALYTIC, EVIDENCE_NEEDED_BY, describe
 from chainwatch.findings.attack import attacks
+from chainwatch.core.providers import provider_name
 from chainwatch.core.units import format_timestamp
 
-_PROVIDERS = {"aws": "AWS", "gcp": "GCP", "azure": "Azure"}
 _TITLES = {"change": "Evidence stream turned off", "gap": "Evidence stream silent",
            "gap_end": "Evidence stream back"}
 _SEVERITY = {"change": (4, "High"), "gap": (3, "Medium"), "gap_end": (1, "Informational")}
@@ -56,7 +56,7 @@ def to_ocsf(found: dict) -> dict:
         },
         "actor": {"user": {"uid": principal, "name": principal.rsplit("/", 1)[-1],
                            "type": found.get("principal_type", ""), "account": {"uid": found["account"]}}},
-        "cloud": {"provider": _PROVIDERS.get(found["cloud"], found["cloud"]), "account": {"uid": found["account"]},
+        "cloud": {"provider": provider_name(found["cloud"]), "account": {"uid": found["account"]},
                   "region": found.get("region", "")},
         "src_endpoints": [], "dst_endpoints": [],
         "evidences": [{"name": _TITLES[kind], "step": kind, "time": ts, "time_dt": format_timestamp(ts),

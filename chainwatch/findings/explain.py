@@ -12,7 +12,8 @@ import textwrap
 from pathlib import Path
 
 from chainwatch.core.errors import ChainwatchError, Problem
-from chainwatch.findings.narrative import clause, duration, when
+from chainwatch.core.wording import duration, when
+from chainwatch.findings.narrative import clause
 
 _EVENTS_PER_STEP = 10       # a spike cites up to job.max_event_ids_per_step reads: show the first ones
 

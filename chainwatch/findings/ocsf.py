@@ -4,10 +4,10 @@ from __future__ import annotations
 from chainwatch import __version__
 from chainwatch.findings.attack import attacks
 from chainwatch.findings.narrative import narrative
+from chainwatch.core.providers import provider_name
 from chainwatch.core.units import format_timestamp
 
 _SEVERITY_ID = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
-_PROVIDERS = {"aws": "AWS", "gcp": "GCP", "azure": "Azure"}
 
 
 def _step_summary(step: dict) -> dict:
@@ -74,7 +74,7 @@ def to_ocsf(finding: dict) -> dict:
             "types": [s["step"] for s in finding["steps"]],
         },
         "actor": actor,
-        "cloud": {"provider": _PROVIDERS.get(finding["cloud"]["provider"], finding["cloud"]["provider"]),
+        "cloud": {"provider": provider_name(finding["cloud"]["provider"]),
                   "account": {"uid": finding["cloud"]["account"]}, "region": finding["cloud"]["region"]},
         "src_endpoints": sources,
         "dst_endpoints": destinations,

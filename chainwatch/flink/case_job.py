@@ -25,12 +25,12 @@ def _tag(stream, n: int, kind: str):
 
 def _case_outputs(env, config, n: int, pattern, case, folder: Path):
     events = write_case(folder, case)
-    case_config = case_config(config, case, events)
+    job_config = case_config(config, case, events)
     files = discover([folder])
-    normalised = read_files(env, case_config, files, hold_all=True, name=f"case {n} read + parse + enrich")
-    stream = normalised.assign_timestamps_and_watermarks(watermark_strategy(case_config, HOLD_ALL))
+    normalised = read_files(env, job_config, files, hold_all=True, name=f"case {n} read + parse + enrich")
+    stream = normalised.assign_timestamps_and_watermarks(watermark_strategy(job_config, HOLD_ALL))
     # A table environment per case: each registers its own `steps` view.
-    findings, unattributed, late = build_pipeline(env, case_config, [pattern], stream,
+    findings, unattributed, late = build_pipeline(env, job_config, [pattern], stream,
                                                   StreamTableEnvironment.create(env))
     return len(files), _tag(findings, n, FINDING).union(
         _tag(normalised.get_side_output(DEAD_LETTERS), n, DEAD), _tag(late, n, LATE_NOTICE),

@@ -15,6 +15,7 @@ from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.findings.suppression import group_key, suppress
 from chainwatch.flink.metrics import Metrics
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
+from chainwatch.steps import step_row
 from chainwatch.steps.lanes import COVERAGE, IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED
 from chainwatch.flink.step_operators import (BATCH_ROW_TYPE, LATE, STEP_ROW_TYPE, CoverageOperator, IdentityStepsOperator,
                                         WorkloadResolver, state_ttl)
@@ -76,13 +77,11 @@ class Suppress(KeyedProcessFunction):
 
 
 def _step_table(t_env: StreamTableEnvironment, step_rows):
-    schema = (Schema.new_builder()
-              .column("principal", DataTypes.STRING()).column("session", DataTypes.STRING())
-              .column("step", DataTypes.STRING()).column("ts", DataTypes.BIGINT())
-              .column("seq", DataTypes.BIGINT()).column("account", DataTypes.STRING())
-              .column("region", DataTypes.STRING()).column("cloud", DataTypes.STRING())
-              .column("evidence", DataTypes.STRING()).column("order_ts", DataTypes.BIGINT())
-              .column_by_expression("rt", "TO_TIMESTAMP_LTZ(order_ts, 3)")
+    """The step rows as a table (steps.step_row.COLUMNS), its rowtime `rt` from `order_ts`."""
+    schema = Schema.new_builder()
+    for name, sql_type in step_row.COLUMNS:
+        schema = schema.column(name, DataTypes.STRING() if sql_type == "STRING" else DataTypes.BIGINT())
+    schema = (schema.column_by_expression("rt", "TO_TIMESTAMP_LTZ(order_ts, 3)")
               .watermark("rt", "SOURCE_WATERMARK()").build())
     return t_env.from_data_stream(step_rows, schema)
 

@@ -20,17 +20,13 @@ from chainwatch.steps.lanes import (COVERAGE, IDENTITY, IDENTITY_HOP, INSTANCE_H
 from chainwatch.steps.first_party import FACTS_KEY
 from chainwatch.steps.peers import PEERS_KEY
 from chainwatch.steps.known_identities import load_inventory
-from chainwatch.steps.variants import StepVariants, step_column
+from chainwatch.steps import step_row
+from chainwatch.steps.variants import StepVariants
 from chainwatch.enrich.asset_inventory import RefreshingAssets
 from chainwatch.steps.workload_binding import add_attribution, binding_value, resolve, workload_instance
 
-# `order_ts`: the row's place in event time for MATCH_RECOGNIZE (its rowtime). Its own time, unless its
-# event arrived behind the watermark: then the time of the flush that handled it, so the row
-# is not behind MATCH_RECOGNIZE's watermark (which drops such rows silently).
-STEP_ROW_FIELDS = ["principal", "session", "step", "ts", "seq", "account", "region", "cloud", "evidence", "order_ts"]
-STEP_ROW_TYPE = Types.ROW_NAMED(STEP_ROW_FIELDS, [Types.STRING(), Types.STRING(), Types.STRING(), Types.LONG(),
-                                                  Types.LONG(), Types.STRING(), Types.STRING(), Types.STRING(),
-                                                  Types.STRING(), Types.LONG()])
+_FLINK_TYPES = {"STRING": Types.STRING(), "BIGINT": Types.LONG()}
+STEP_ROW_TYPE = Types.ROW_NAMED(list(step_row.FIELDS), [_FLINK_TYPES[sql] for _, sql in step_row.COLUMNS])
 
 
 # How batches (steps.lanes) travel between operators: Row(bucket, batch, lane, time). The bucket
@@ -121,7 +117,7 @@ class EventTimeOrdered(KeyedProcessFunction):
     An event already behind the watermark when it arrives (a source that resumed after a quiet
     spell behind the others, a straggler) gets a dead-letter notice (LATE) and waits for the
     next watermark step; the rows it yields take that step's time (`flush_time`) as their place
-    in event time, so MATCH_RECOGNIZE does not drop them (steps.operators.STEP_ROW_FIELDS).
+    in event time, so MATCH_RECOGNIZE does not drop them (steps.step_row.COLUMNS).
 
     With no watermark before the end of input (replay --hold-all, pattern cases) every bucket
     flushes once at the end, in the order of their earliest event. A replay reads files by
@@ -310,10 +306,9 @@ class IdentityStepsOperator(EventTimeOrdered):
         self.logic = StepVariants(self.config, self.patterns, {**self.assets_used.created, **self.identities})
         for entry in self.config.allowlist.entries:     # a series per entry, 0 until it lets a session in
             self.metrics.inc("allowlist_sessions", 0, entry.id)
-        # The history horizon when none is configured: the earliest event the job saw. Kept in
-        # operator memory and copied into every key's state, so that after a restore the first
-        # key touched brings it back (only events of brand-new keys before that see a later
-        # horizon, which errs quiet: still learning).
+        # The history horizon (steps.step_row.history_start), kept in operator memory: after a
+        # restore only events of brand-new keys before the first known key is touched see a later
+        # horizon, which errs quiet: still learning.
         self.history_start = self.config.novelty.history_start_ms
         self.providers_restored: set = set()     # buckets whose learned providers this process has read
         self.peers_written: dict = {}            # bucket -> the peer changes count its snapshot holds
@@ -321,16 +316,11 @@ class IdentityStepsOperator(EventTimeOrdered):
     def on_key_events(self, key, events, changed):
         state = self.key_state.get(key) or {}     # one state read and write per batch, not per event
         for event in events:
-            if self.config.novelty.history_start_ms is None:
-                known = [t for t in (self.history_start, state.get("history_start"), event["ts"]) if t is not None]
-                self.history_start = min(known)
-                state["history_start"] = self.history_start
+            self.history_start = step_row.history_start(self.config.novelty.history_start_ms, self.history_start,
+                                                        state, event["ts"])
             rows = self.logic.process(key, state, event, self.history_start)
             for seq, row in enumerate(rows):
-                yield Row(row["principal"], row["session"], step_column(row["step"], row.get("variant", "")),
-                          row["ts"], seq, row["account"],
-                          row["region"], row["cloud"], json.dumps(row, default=str, separators=(",", ":")),
-                          max(row["ts"], self.flush_time))
+                yield Row(*step_row.step_row(row, seq, max(row["ts"], self.flush_time)))
         changed[key] = state
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):

@@ -1,8 +1,9 @@
 """Raw records -> normalised events. One parser per log family, chosen from the content.
 
-A parser module has FORMAT (the name a source may set in config as `format`),
-`recognises(record) -> bool` and `parse(record, reference) -> list[event]`. The order of
-PARSERS matters only where two families could claim one record: the more specific first.
+A parser module has FORMAT (the name a source may set in config as `format`), CLOUD (its row in
+the provider table, core.providers), `recognises(record) -> bool` and `parse(record, reference)
+-> list[event]`. The order of PARSERS matters only where two families could claim one record:
+the more specific first. A new log source is its module and its place in PARSERS.
 """
 from __future__ import annotations
 

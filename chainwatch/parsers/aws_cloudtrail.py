@@ -18,6 +18,7 @@ from chainwatch.core.identity_keys import ARN, canonical_identity, eks_provider
 from chainwatch.core.event import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
 
 FORMAT = "cloudtrail"
+CLOUD = "aws"     # its row in the provider table (core.providers)
 
 OBJECT_READS = {"GetObject", "ListObjects", "ListObjectsV2", "HeadObject", "SelectObjectContent",
                 "CopyObject", "GetObjectAttributes", "ListObjectVersions", "RestoreObject"}
@@ -161,7 +162,7 @@ def parse(record: dict, reference) -> list[dict]:
     account = _text(record, "recipientAccountId", numbers=True) or _text(identity, "accountId", "userIdentity.",
                                                                           numbers=True)
     event = {
-        "id": event_id, "ts": _timestamp(record), "cloud": "aws", "source": "cloudtrail", "kind": KIND_API,
+        "id": event_id, "ts": _timestamp(record), "cloud": CLOUD, "source": "cloudtrail", "kind": KIND_API,
         "account": account, "region": _text(record, "awsRegion"),
         "service": service, "action": action, "success": not record.get("errorCode"),
         "principal": principal, "principal_type": principal_type, "principal_arn": principal_arn,

@@ -15,6 +15,7 @@ import re
 from chainwatch.core.event import KIND_FLOW, ParseError, epoch_time, integer
 
 FORMAT = "vpcflow"
+CLOUD = "aws"     # its row in the provider table (core.providers)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -83,7 +84,7 @@ def _event(fields: dict) -> list[dict]:
     dst = _ip(fields, "pktdstaddr") or _ip(fields, "dstaddr")
     event_id = _flow_id(fields)
     return [{
-        "id": event_id, "ts": epoch_time("start", start), "cloud": "aws", "source": "vpcflow",
+        "id": event_id, "ts": epoch_time("start", start), "cloud": CLOUD, "source": "vpcflow",
         "kind": KIND_FLOW, "account": str(_value(fields, "accountid") or ""),
         "region": str(_value(fields, "region") or ""), "service": "vpcflow", "action": "flow", "success": True,
         "principal": "", "principal_type": "", "principal_arn": "", "session": "", "src_ip": src,

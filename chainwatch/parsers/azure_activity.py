@@ -25,6 +25,7 @@ from chainwatch.parsers.azure_common import (CLAIM_NAME, CLAIM_OID, CLAIM_TID, C
                                              subscription_of, text, timestamp)
 
 FORMAT = "azure_activity"
+CLOUD = "azure"     # its row in the provider table (core.providers)
 SOURCE = "azure_activity"
 
 _CATEGORIES = {"administrative", "security", "servicehealth", "alert", "recommendation", "policy", "autoscale",

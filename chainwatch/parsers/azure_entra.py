@@ -29,6 +29,7 @@ from chainwatch.parsers.azure_common import (ENTRA_SERVICE, as_dict, base_event,
                                              tenant_of, text, timestamp)
 
 FORMAT = "azure_entra"
+CLOUD = "azure"     # its row in the provider table (core.providers)
 SOURCE = "azure_entra"
 
 _SIGNIN_CATEGORIES = {"signinlogs", "noninteractiveusersigninlogs", "serviceprincipalsigninlogs",

@@ -21,6 +21,7 @@ from chainwatch.core.event import KIND_FLOW, ParseError, epoch_time, integer, ty
 from chainwatch.parsers.azure_common import as_dict, first, lower_keys, subscription_of, text
 
 FORMAT = "azure_flow"
+CLOUD = "azure"     # its row in the provider table (core.providers)
 
 _CATEGORIES = {"networksecuritygroupflowevent", "flowlogflowevent"}
 _PROTOCOLS = {"T": 6, "U": 17, "I": 1}
@@ -107,7 +108,7 @@ def parse(record: dict, _reference) -> list[dict]:
             flow = dict(parsed["flow"], instance=instance, eni="")
             digest = hashlib.sha1(f"{target}|{mac}|{rule}|{line}".encode()).hexdigest()[:24]
             events.append({
-                "id": f"{source}-{digest}", "ts": parsed["ts"], "cloud": "azure", "source": source,
+                "id": f"{source}-{digest}", "ts": parsed["ts"], "cloud": CLOUD, "source": source,
                 "kind": KIND_FLOW, "account": account, "region": "", "service": source, "action": "flow",
                 "success": True, "principal": "", "principal_type": "", "principal_arn": "", "session": "",
                 "src_ip": flow["src"], "flow": flow})

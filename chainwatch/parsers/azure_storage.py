@@ -21,6 +21,7 @@ from chainwatch.parsers.azure_common import (as_dict, base_event, canonical, fir
                                              session_key, stable_id, strip_port, subscription_of, text, timestamp)
 
 FORMAT = "azure_storage"
+CLOUD = "azure"     # its row in the provider table (core.providers)
 SOURCE = "azure_storage"
 SERVICE = "Microsoft.Storage"
 

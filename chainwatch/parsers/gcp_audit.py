@@ -29,6 +29,7 @@ from chainwatch.parsers.evidence import mark as mark_evidence
 from chainwatch.core.identity_keys import gke_pool_project, instance_key
 
 FORMAT = "gcp_audit"
+CLOUD = "gcp"     # its row in the provider table (core.providers)
 AUDIT_LOG_TYPE = "google.cloud.audit.AuditLog"
 OBJECT_READS = {"storage.objects.get", "storage.objects.list"}
 IMPERSONATION_METHODS = {"GenerateAccessToken", "GenerateIdToken", "SignJwt", "SignBlob"}
@@ -316,7 +317,7 @@ def parse(record: dict, reference) -> list[dict]:
         json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:24]
     action = _API_VERSION.sub("", method, count=1)
     event = {
-        "id": str(event_id), "ts": _timestamp(record, payload), "cloud": "gcp", "source": "gcp_audit",
+        "id": str(event_id), "ts": _timestamp(record, payload), "cloud": CLOUD, "source": "gcp_audit",
         "kind": KIND_API, "account": project, "region": _region(record, payload),
         "service": service, "action": action, "success": _succeeded(payload),
         "principal": principal, "principal_type": principal_type, "principal_name": name, "principal_arn": "",

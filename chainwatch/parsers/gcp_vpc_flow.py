@@ -21,6 +21,7 @@ from chainwatch.core.identity_keys import instance_key
 from chainwatch.core.event import KIND_FLOW, ParseError, dig, event_time, integer
 
 FORMAT = "gcp_vpcflow"
+CLOUD = "gcp"     # its row in the provider table (core.providers)
 _ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
 _PROJECT_LOG = re.compile(r"^projects/([^/]+)/logs/")
 
@@ -95,7 +96,7 @@ def parse(record: dict, _reference) -> list[dict]:
     event_id = entry_field(record, "insertId") or "gcp-vpcflow-" + hashlib.sha1(
         json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:24]
     return [{
-        "id": str(event_id), "ts": _timestamp(record, payload), "cloud": "gcp", "source": "gcp_vpcflow",
+        "id": str(event_id), "ts": _timestamp(record, payload), "cloud": CLOUD, "source": "gcp_vpcflow",
         "kind": KIND_FLOW, "account": project, "region": region_of(str(location)),
         "service": "vpcflow", "action": "flow", "success": True,
         "principal": "", "principal_type": "", "principal_arn": "", "session": "", "src_ip": src,

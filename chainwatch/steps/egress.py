@@ -7,6 +7,7 @@ evidence after a later spike, and the ordered chain can still complete).
 """
 from __future__ import annotations
 
+from chainwatch.core.wording import place, plural, size
 from chainwatch.steps import EXTERNAL_EXFILTRATION
 
 _MAX_DESTINATIONS = 20
@@ -37,9 +38,9 @@ def observe(state: dict, event: dict, window_ms: int, min_bytes: int, max_ids: i
     egress["last_emit"] = ts
     items = egress["items"]
     by_ip: dict[str, dict] = {}
-    for _ts, size, dest, _id, _kind, _inst in items:
+    for _ts, sent, dest, _id, _kind, _inst in items:
         entry = by_ip.setdefault(dest["ip"], dict(dest, bytes=0))
-        entry["bytes"] += size
+        entry["bytes"] += sent
     destinations = sorted(by_ip.values(), key=lambda d: -d["bytes"])[:_MAX_DESTINATIONS]
     return {
         "step": EXTERNAL_EXFILTRATION, "ts": ts, "first_ts": items[0][0], "last_ts": ts,
@@ -50,3 +51,13 @@ def observe(state: dict, event: dict, window_ms: int, min_bytes: int, max_ids: i
         "event_ids": [i[3] for i in items][:max_ids], "event_times": [i[0] for i in items][:max_ids],
         "event_ids_truncated": len(items) > max_ids,
     }
+
+
+def clause(ev: dict) -> str:
+    """The narrative's words for this step, from its evidence."""
+    destinations = ev.get("destinations", [])
+    text = f"sent {size(ev.get('bytes', 0))} in {plural(ev.get('transfers', 0), 'transfer')} to "
+    if len(destinations) == 1:
+        return text + place(destinations[0])
+    return text + plural(len(destinations), "external destination") + \
+        (f", most to {place(destinations[0])}" if destinations else "")

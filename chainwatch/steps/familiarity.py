@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from chainwatch.core.wording import place, plural
+
 _MAX_REMEMBERED = 500
 
 
@@ -62,3 +64,15 @@ def assess(state: dict, geo: dict, role: str, caller: str, caller_account: str, 
             if country:
                 seen.setdefault(f"cc:{country}", 1)
     return verdict
+
+
+def clause(ev: dict) -> str:
+    """The narrative's words for this step, from its evidence."""
+    origins = ev.get("origins", [])
+    if not origins:
+        return "was reached from an unfamiliar network"
+    first = origins[0]
+    new = " and ".join(w for w, flag in (("network", first.get("new_network")), ("country", first.get("new_country")))
+                       if flag) or "origin"
+    return f"was reached from {place(first)}, a {new} new to it" + \
+        (f" (and {plural(len(origins) - 1, 'more access')} like it)" if len(origins) > 1 else "")

@@ -12,6 +12,7 @@ A step row is emitted once per identity lifetime (again if it is deleted and re-
 """
 from __future__ import annotations
 
+from chainwatch.core.wording import when
 from chainwatch.steps import NEW_IDENTITY
 
 
@@ -49,3 +50,11 @@ def observe(state: dict, event: dict, is_creation_target: bool, horizon_ms: int,
         "event_times": [nov["created"] if by_creation else ts],
         "max_age_ms": max_age_ms,
     }
+
+
+def clause(ev: dict) -> str:
+    """The narrative's words for this step, from its evidence."""
+    if ev.get("basis") == "created":
+        by = f" by {ev['created_by']}" if ev.get("created_by") else ""
+        return f"was created {when(ev.get('created_at'))}{by}"
+    return f"was first seen {when(ev.get('first_seen'))}, with no creation on record"

@@ -4,18 +4,20 @@ section `steps.<section>`, defaults, units), the evidence it emits and its ECS c
 Derived from here: the config schema of `steps:` (config.load_config), the per-pattern parameter
 overrides (`steps: - {step: privileged_burst, params: {min_calls: 5}}`, patterns.model), the check
 that a pattern's steps are computed on its key, the dispatcher (steps.identity runs each kind's
-handler in this order), the README's step tables (`python -m chainwatch.steps.registry` prints
-them; a test keeps the README in step) and ECS's event.category. A new step kind: its logic in
-steps/, its entry here, its handler (an IdentitySteps method named after it) and, for a new
-config section, its dataclass in config.py.
+handler in this order), the config section's dataclass (SECTION_TYPES), the narrative's words for
+its rows (`clause`), the docs' step tables (`python -m chainwatch.steps.registry` prints them; a
+test keeps docs/reference/configuration.md in step) and ECS's event.category. A new step kind:
+its logic and clause in steps/, its entry here, its handler (an IdentitySteps method named after
+it); tests/unit/test_registries.py fails while one of those parts is missing.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 from chainwatch.steps import (CROSS_ACCOUNT_ENTRY, EXTERNAL_EXFILTRATION, NEW_IDENTITY, OBJECT_ACCESS_SPIKE,
-                              PRIVILEGED_BURST, UNFAMILIAR_ORIGIN)
+                              PRIVILEGED_BURST, UNFAMILIAR_ORIGIN, egress, familiarity, novelty, sessions, spike)
 
 # Kinds a pattern may override (scalars); the others are the job's, not a pattern's.
 OVERRIDABLE = ("duration", "int", "float", "size")
@@ -45,7 +47,8 @@ class StepKind:
     evidence: tuple[str, ...]       # the fields of its evidence that findings and the narrative use
     ecs_categories: tuple[str, ...]
     summary: str
-    handler: str = ""     # the steps.identity.IdentitySteps method computing it; default: its name
+    clause: Callable[[dict], str]   # the finding narrative's words for a row of it, from its evidence
+    handler: str = ""     # the steps.identity_steps.IdentitySteps method computing it; default: its name
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -60,7 +63,7 @@ STEPS = (
               "the earliest event the job has seen"),
         Param("inventory", "path", None, "inventory", "CSV/JSONL of identities with `arn`, `created`"),
     ), ("basis", "created_at", "created_by", "first_seen", "identity_age_ms"), ("iam",),
-        "an identity created (or first seen after the learning period) within max_age"),
+        "an identity created (or first seen after the learning period) within max_age", novelty.clause),
     StepKind(OBJECT_ACCESS_SPIKE, "principal", "object_access_spike", "spike", (
         Param("window", "duration", "10m", "window_ms", "the sliding window reads are counted in"),
         Param("floor_reads", "int", 100, "floor_reads", "never a spike below this many reads in the window", 1),
@@ -72,12 +75,12 @@ STEPS = (
               "the baseline learned from their peers (steps/peers.py: the 75th percentile of the own baselines "
               "of 10 or more identities of the type, in the account or anywhere)"),
     ), ("reads", "bytes", "buckets", "bucket_count", "threshold", "baseline", "baseline_basis", "window_ms"), (),
-        "object reads and listings in the window at or above max(floor_reads, multiplier x baseline)"),
+        "object reads and listings in the window at or above max(floor_reads, multiplier x baseline)", spike.clause),
     StepKind(EXTERNAL_EXFILTRATION, "principal", "exfiltration", "egress", (
         Param("window", "duration", "1h", "window_ms", "the window bytes out are summed in"),
         Param("min_bytes", "size", "100MB", "min_bytes", "a step each time another this many bytes leave in it"),
     ), ("bytes", "transfers", "destinations", "channels", "workloads"), ("network",),
-        "bytes to external addresses (flows of its workloads, downloads from outside)"),
+        "bytes to external addresses (flows of its workloads, downloads from outside)", egress.clause),
     StepKind(CROSS_ACCOUNT_ENTRY, "session", "cross_account_entry", "cross_account", (
         Param("org_accounts", "str_list", (), "org_accounts",
               "the organisation's own accounts, projects, domains, tenants: not outsiders"),
@@ -88,13 +91,14 @@ STEPS = (
         Param("trusted_accounts", "str_list", (), "trusted_accounts", _DEPRECATED_TRUST),
         Param("trusted_principals", "str_list", (), "trusted_principals", _DEPRECATED_TRUST),
     ), ("reason", "role", "method", "caller", "outside_account", "src_ip", "allowlist"), ("authentication", "iam"),
-        "a role assumed by an outside principal or a federated identity, outside any allowlist entry"),
+        "a role assumed by an outside principal or a federated identity, outside any allowlist entry",
+        sessions.entry_clause),
     StepKind(PRIVILEGED_BURST, "session", "privileged_burst", "burst", (
         Param("span", "duration", "5m", "span_ms", "the span the privileged calls fall in"),
         Param("min_calls", "int", 3, "min_calls", "privileged calls (reference.privileged_apis) in the span", 1),
         Param("session_ttl", "duration", "12h", "session_ttl_ms", "how long a session is tracked"),
     ), ("call_count", "calls", "categories", "first_ts", "last_ts"), ("iam", "configuration"),
-        "min_calls privileged calls by the session within span", handler="session_call"),
+        "min_calls privileged calls by the session within span", sessions.burst_clause, handler="session_call"),
     StepKind(UNFAMILIAR_ORIGIN, "session", "unfamiliar_origin", "familiarity", (
         Param("learning_period", "duration", "7d", "learning_period_ms",
               "origins are learned, never called unfamiliar, during it"),
@@ -102,9 +106,23 @@ STEPS = (
               "role ARN, principal ARN or account -> CIDRs / `AS<n>`: never an unfamiliar origin (a partner's "
               "networks belong in its allowlist entry's `from`)"),
     ), ("origins",), ("authentication",),
-        "the session's access from a network or country new for the role and its caller", handler="session_call"),
+        "the session's access from a network or country new for the role and its caller", familiarity.clause,
+        handler="session_call"),
 )
 BY_NAME = {kind.name: kind for kind in STEPS}
+
+
+def _section_type(kind: StepKind) -> type:
+    """The frozen dataclass of a kind's config section, one field per parameter. Made here, and
+    named in this module, so the job's config pickles by reference into the Flink job."""
+    name = "".join(part.title() for part in kind.config_attr.split("_")) + "Config"
+    return dataclasses.make_dataclass(name, [(param.field, object) for param in kind.params], frozen=True,
+                                      namespace={"__module__": __name__})
+
+
+# config attribute (config.novelty, config.spike, ...) -> its section's dataclass
+SECTION_TYPES = {kind.config_attr: _section_type(kind) for kind in STEPS}
+globals().update({section.__name__: section for section in SECTION_TYPES.values()})
 
 
 def step_handlers() -> tuple[str, ...]:

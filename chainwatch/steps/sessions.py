@@ -8,6 +8,7 @@ unfamiliar networks; the step follows the burst so the chain reads entry -> burs
 """
 from __future__ import annotations
 
+from chainwatch.core.wording import duration, names, plural
 from chainwatch.steps import CROSS_ACCOUNT_ENTRY, PRIVILEGED_BURST, UNFAMILIAR_ORIGIN
 
 _MAX_CALLS = 200
@@ -93,3 +94,22 @@ def observe_call(session: dict, event: dict, category: str | None, span_ms: int,
             steps.append({"step": UNFAMILIAR_ORIGIN, "ts": ts, "origins": unfamiliar[:20],
                           "event_ids": sorted(times), "event_times": [times[i] for i in sorted(times)]})
     return steps
+
+
+def entry_clause(ev: dict) -> str:
+    """The narrative's words for this step, from its evidence."""
+    outsider = ev.get("caller") or "an outside principal"
+    home = f" of {ev['outside_account']}" if ev.get("outside_account") else ""
+    text = f"was entered by {outsider}{home} via {ev.get('method') or 'an assumption'}"
+    text += f" from {ev['src_ip']}" if ev.get("src_ip") else ""
+    for outside in ev.get("allowlist", []):
+        text += f", outside allowlist entry {outside['id']} ({'; '.join(outside['outside'])})"
+    return text
+
+
+def burst_clause(ev: dict) -> str:
+    """The narrative's words for this step, from its evidence."""
+    actions = list(dict.fromkeys(c["action"] for c in ev.get("calls", [])))
+    span = duration(ev.get("last_ts", 0) - ev.get("first_ts", 0))
+    what = f" ({', '.join(ev.get('categories', []))}: {names(actions)})" if actions else ""
+    return f"made {plural(ev.get('call_count', 0), 'privileged call')} within {span} in that session{what}"

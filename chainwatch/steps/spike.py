@@ -7,6 +7,7 @@ type. One step row per crossing; re-armed when a full window passes below it.
 """
 from __future__ import annotations
 
+from chainwatch.core.wording import duration, names, plural, size
 from chainwatch.steps import OBJECT_ACCESS_SPIKE
 
 _MAX_BUCKET_NAMES = 50
@@ -62,3 +63,18 @@ def observe(state: dict, event: dict, window_ms: int, floor: int, multiplier: fl
         "window_ms": window_ms, "event_ids": [r[3] for r in reads][:max_ids],
         "event_times": [r[0] for r in reads][:max_ids], "event_ids_truncated": count > max_ids,
     }
+
+
+def clause(ev: dict) -> str:
+    """The narrative's words for this step, from its evidence."""
+    reads, baseline = ev.get("reads", 0), ev.get("baseline") or 0
+    span = duration(ev.get("last_ts", 0) - ev.get("first_ts", 0))
+    buckets = ev.get("buckets", [])
+    count = ev.get("bucket_count", len(buckets))
+    where = f" from {plural(count, 'bucket')} ({names(buckets, count)})" if buckets else ""
+    whose = "its own" if ev.get("baseline_basis") == "own" else "the peer group's"
+    if ev.get("peer_group"):        # learned from its peers (steps.peers)
+        whose = f"its {ev.get('peers', 0)} peers' ({ev['peer_group']}) learned"
+    against = f"{reads / baseline:.0f}x {whose} baseline of {baseline:g} reads per {duration(ev.get('window_ms', 0))}" \
+        if baseline else f"with no baseline (threshold {ev.get('threshold', 0):g} reads)"
+    return f"read {plural(reads, 'object')} ({size(ev.get('bytes', 0))}){where} within {span}, {against}"

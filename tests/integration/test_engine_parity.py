@@ -18,7 +18,7 @@ from pyflink.table import StreamTableEnvironment
 
 from chainwatch.config import load_config
 from chainwatch.engine import run
-from chainwatch.engine.identity import STEP_ROW_FIELDS
+from chainwatch.steps.step_row import FIELDS as STEP_ROW_FIELDS
 from chainwatch.engine.cep import pattern_matches
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
 from chainwatch.patterns.pattern import Step, load_patterns

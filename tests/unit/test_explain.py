@@ -9,7 +9,7 @@ import pytest
 
 from chainwatch.case_runner import run_case
 from chainwatch.cli import main
-from chainwatch.findings.narrative import duration, size
+from chainwatch.core.wording import duration, size
 from chainwatch.patterns.pattern import load_patterns
 from tests.conftest import REPO
 

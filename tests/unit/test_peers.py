@@ -73,7 +73,7 @@ def test_a_snapshot_restores_what_memory_lost():
 
 
 def test_the_narrative_names_the_learned_peer_group():
-    from chainwatch.findings.narrative import _spike
+    from chainwatch.steps.spike import clause as _spike
     text = _spike({"reads": 600, "baseline": 49, "baseline_basis": "peer_group_learned", "peer_group": "role@1111",
                    "peers": 12, "window_ms": WINDOW, "first_ts": 0, "last_ts": 60_000, "bytes": 1000})
     assert "12x its 12 peers' (role@1111) learned baseline of 49 reads per 10m" in text
