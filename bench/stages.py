@@ -50,8 +50,8 @@ def _prefix(config, files, stage: str) -> float:
         normalised.get_side_output(tag).filter(lambda e: False).print()
     events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, FILES))
     if stage == "steps":
-        steps, unattributed, late = build_steps(config, events)
-        late.filter(lambda r: False).print()
+        steps, unattributed, late, notices = build_steps(config, events)
+        late.union(notices).filter(lambda r: False).print()
         steps.filter(lambda r: False).print()
         unattributed.filter(lambda r: False).print()
     elif stage != "parse":

@@ -8,8 +8,6 @@ import sys
 import time
 
 from chainwatch.core.errors import ChainwatchError
-from chainwatch.flink.jvm import JvmBuildError
-from chainwatch.ops.preflight import PreflightError
 
 
 def _load(conf_path, only=()):
@@ -290,11 +288,14 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except ChainwatchError as exc:
+        if not exc.problems:        # one message: the machine, the jar, the cluster, a secret
+            print(f"chainwatch: {exc}", file=sys.stderr)
+            return 2
         print(f"chainwatch: {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, FileExistsError, PreflightError, JvmBuildError) as exc:
+    except (FileNotFoundError, FileExistsError) as exc:
         print(f"chainwatch: {exc}", file=sys.stderr)
         return 2
 

@@ -1,4 +1,6 @@
-"""Errors that name the file, the key (or line) and the problem."""
+"""Errors: one root (ChainwatchError) for every error chainwatch raises on purpose, so a caller
+can catch them all; configuration and pattern errors name the file, the key (or line) and the
+problem. Standard library only: the preflight check runs before anything is installed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +19,13 @@ class Problem:
 
 
 class ChainwatchError(Exception):
-    """One or more problems found while loading configuration or patterns."""
+    """The root of chainwatch's errors. Raised itself for one or more problems found while loading
+    configuration or patterns (`problems`, all at once); its subclasses carry a message."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+    def __init__(self, problems: list[Problem] | str):
+        if isinstance(problems, str):
+            self.problems = []
+            super().__init__(problems)
+        else:
+            self.problems = list(problems)
+            super().__init__("\n".join(str(p) for p in self.problems))

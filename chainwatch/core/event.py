@@ -41,6 +41,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Callable
 
+from chainwatch.core.errors import ChainwatchError
 from chainwatch.core.units import MAX_TIMESTAMP_MS, format_duration, format_timestamp, parse_event_time_ms
 
 KIND_API = "api"
@@ -49,11 +50,12 @@ KIND_FLOW = "flow"
 KIND_BINDING = "binding"
 
 
-class ParseError(Exception):
-    """A record that cannot be normalised: names the field and the problem."""
+class ParseError(ChainwatchError):
+    """A record that cannot be normalised: names the field and the problem; `kind` is the dead
+    letter's (core.dead_letters.KINDS): a field missing or wrong unless the raiser says otherwise."""
 
-    def __init__(self, field: str, problem: str):
-        self.field, self.problem = field, problem
+    def __init__(self, field: str, problem: str, kind: str = "invalid_field"):
+        self.field, self.problem, self.kind = field, problem, kind
         super().__init__(f"{field}: {problem}" if field else problem)
 
 
@@ -81,10 +83,10 @@ class TimeBounds:
 
     def check(self, field: str, ms: int) -> int:
         if ms < self.earliest_ms:
-            raise ParseError(field, f"before {format_timestamp(self.earliest_ms)} (time.earliest_event)")
+            raise ParseError(field, f"before {format_timestamp(self.earliest_ms)} (time.earliest_event)", "event_time")
         if ms > min(int(self.clock() * 1000) + self.max_ahead_ms, MAX_TIMESTAMP_MS):
             raise ParseError(field, f"more than {format_duration(self.max_ahead_ms)} after the current time "
-                                    "(time.max_ahead)")
+                                    "(time.max_ahead)", "event_time")
         return ms
 
 

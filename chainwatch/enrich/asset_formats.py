@@ -16,11 +16,12 @@ A field of the wrong type raises AssetError naming the field (never its value).
 """
 from __future__ import annotations
 
+from chainwatch.core.errors import ChainwatchError
 from chainwatch.core.identity_keys import canonical_identity, instance_key, principal_key
 from chainwatch.core.units import parse_timestamp_ms
 
 
-class AssetError(ValueError):
+class AssetError(ChainwatchError, ValueError):
     def __init__(self, field: str, problem: str):
         self.field, self.problem = field, problem
         super().__init__(f"{field}: {problem}")

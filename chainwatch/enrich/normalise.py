@@ -5,15 +5,12 @@ a record becomes, so replay and streaming agree.
 """
 from __future__ import annotations
 
-import base64
-import json
 import os
-import re
 
 from chainwatch.enrich.geoip import GeoIP
 from chainwatch.enrich.netclass import NetworkClassifier
-from chainwatch.core.event import (MAX_LONG, MAX_RAW_BYTES, MAX_RAW_CHARS, MAX_REASON_CHARS, ParseError, TimeBounds,
-                              reset_time_bounds, set_time_bounds, type_name)
+from chainwatch.core.dead_letters import SURROGATE, dead_letter
+from chainwatch.core.event import MAX_LONG, ParseError, TimeBounds, reset_time_bounds, set_time_bounds, type_name
 from chainwatch.parsers import parse_record
 
 MAX_FIELD_CHARS = 8192      # longer than any ARN, resource name or object key: a value past it is junk
@@ -37,78 +34,41 @@ _LIMITS = {key: limit for key, inner, limit in SHORT_FIELDS if inner is None}
 _SHORTEST = min(limit for _key, _inner, limit in SHORT_FIELDS)
 _NESTED_TEXT = {name: frozenset(inner) for name, inner in _NESTED_TEXT_FIELDS}
 _MIN_LONG = -MAX_LONG - 1
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _UNICODE_PROBLEM = "not valid Unicode (an invalid UTF-8 byte or a lone \\uD800-\\uDFFF surrogate)"
 
 
-def bounded(reason: str) -> str:
-    """A reason as a dead letter carries it: valid Unicode, at most MAX_REASON_CHARS characters."""
-    reason = _SURROGATE.sub("?", reason) if not reason.isascii() else reason
-    return reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 3] + "..."
-
-
-def _raw(payload) -> tuple[str, str | None, bool]:
-    """(raw, encoding, truncated): text as it is, bytes (and text holding undecodable bytes) as
-    base64 of the bytes, a decoded record as JSON (its lone surrogates as \\u escapes)."""
-    if isinstance(payload, str) and not payload.isascii() and _SURROGATE.search(payload):
-        head = payload[:MAX_RAW_BYTES + 1]     # at least as many bytes as the cap, and one more
-        try:
-            payload = head.encode("utf-8", "surrogateescape")      # the bytes as read
-        except UnicodeEncodeError:
-            payload = head.encode("utf-8", "surrogatepass")
-    if isinstance(payload, (bytes, bytearray)):
-        head = bytes(payload[:MAX_RAW_BYTES])
-        return base64.b64encode(head).decode("ascii"), "base64", len(payload) > MAX_RAW_BYTES
-    if not isinstance(payload, str):
-        try:
-            payload = json.dumps(payload, default=str)
-        except (RecursionError, ValueError):
-            return "", None, True       # nested too deeply to write back: the reason says what it was
-    return payload[:MAX_RAW_CHARS], None, len(payload) > MAX_RAW_CHARS
-
-
-def dead_letter(ref: str, reason: str, payload) -> dict:
-    """{ref, reason, raw, raw_truncated[, raw_encoding: base64]}: bounded, and valid Unicode."""
-    if isinstance(payload, tuple):
-        payload = payload[-1]
-    raw, encoding, truncated = _raw(payload)
-    letter = {"ref": ref, "reason": bounded(reason), "raw": raw, "raw_truncated": truncated}
-    if encoding:
-        letter["raw_encoding"] = encoding
-    return letter
-
-
-def _value_problem(value) -> str | None:
+def _value_problem(value) -> tuple[str, str] | None:
+    """(dead-letter kind, problem) of one value, or None."""
     kind = type(value)
     if kind is str:
         if len(value) > MAX_FIELD_CHARS:
-            return f"longer than {MAX_FIELD_CHARS} characters"
-        if not value.isascii() and _SURROGATE.search(value):
-            return _UNICODE_PROBLEM
+            return "too_long", f"longer than {MAX_FIELD_CHARS} characters"
+        if not value.isascii() and SURROGATE.search(value):
+            return "invalid_unicode", _UNICODE_PROBLEM
     elif kind is int:
         if not _MIN_LONG <= value <= MAX_LONG:
-            return "a number beyond a Java long"
+            return "invalid_field", "a number beyond a Java long"
     elif kind is not bool:
-        return f"{type_name(value)} ({kind.__name__}), which the event model does not have"
+        return "invalid_field", f"{type_name(value)} ({kind.__name__}), which the event model does not have"
     return None
 
 
-def _named_problem(event: dict) -> str | None:
+def _named_problem(event: dict) -> tuple[str, str] | None:
     for key, value in event.items():
         if type(value) is dict:
             for inner, item in value.items():
                 problem = _value_problem(item)
                 if problem:
-                    return f"{key}.{inner}: {problem}"
+                    return problem[0], f"{key}.{inner}: {problem[1]}"
         else:
             problem = _value_problem(value)
             if problem:
-                return f"{key}: {problem}"
+                return problem[0], f"{key}: {problem[1]}"
     return _short_field_problem(event) or _shape_problem(event)
 
 
-def event_problem(event: dict) -> str | None:
-    """What in an event would break the job after the normaliser, naming the event field: a lone
+def event_problem(event: dict) -> tuple[str, str] | None:
+    """(dead-letter kind, problem): what in an event would break the job after the normaliser, naming the event field: a lone
     surrogate (pemja cannot hand it to Java), a string past MAX_FIELD_CHARS or a SHORT_FIELDS
     limit (a finding past the sinks' record limits), or a value of a type the event model does
     not have (a parser's slip: an object where a key belongs would reach a keyed operator or a
@@ -145,34 +105,35 @@ def event_problem(event: dict) -> str | None:
     return None
 
 
-def _shape_problem(event: dict) -> str | None:
+def _shape_problem(event: dict) -> tuple[str, str] | None:
     """A field of the model holding another type than the model gives it (a parser's slip)."""
     if type(event.get("ts")) is not int:
-        return "ts: " + (_value_problem(event.get("ts")) or "not an integer")
+        kind, problem = _value_problem(event.get("ts")) or ("invalid_field", "not an integer")
+        return kind, "ts: " + problem
     for name in _TEXT_FIELDS:
         value = event.get(name, "")
         if type(value) is not str:
-            return f"{name}: {type_name(value)} where the event model has a string"
+            return "invalid_field", f"{name}: {type_name(value)} where the event model has a string"
     for name, inner_names in _NESTED_TEXT_FIELDS:
         inner = event.get(name)
         if inner is None:
             continue
         if type(inner) is not dict:
-            return f"{name}: {type_name(inner)} where the event model has an object"
+            return "invalid_field", f"{name}: {type_name(inner)} where the event model has an object"
         for inner_name in inner_names:
             value = inner.get(inner_name, "")
             if type(value) is not str:
-                return f"{name}.{inner_name}: {type_name(value)} where the event model has a string"
+                return "invalid_field", f"{name}.{inner_name}: {type_name(value)} where the event model has a string"
     return None
 
 
-def _short_field_problem(event: dict) -> str | None:
+def _short_field_problem(event: dict) -> tuple[str, str] | None:
     for key, inner, limit in SHORT_FIELDS:
         value = event.get(key)
         if inner is not None:
             value = value.get(inner) if type(value) is dict else None
         if type(value) is str and len(value) > limit:
-            return f"{key}{'.' + inner if inner else ''}: longer than {limit} characters"
+            return "too_long", f"{key}{'.' + inner if inner else ''}: longer than {limit} characters"
     return None
 
 
@@ -208,17 +169,17 @@ class Normaliser:
         try:
             events = parse_record(payload, framing, self.reference, source_format)
         except ParseError as exc:
-            return [], dead_letter(ref, str(exc), payload)
+            return [], dead_letter(ref, exc.kind, str(exc), payload)
         except RecursionError:
-            return [], dead_letter(ref, "nested too deeply to read", payload)
+            return [], dead_letter(ref, "malformed", "nested too deeply to read", payload)
         except Exception as exc:  # a parser bug must not stop the job or lose the record
-            return [], dead_letter(ref, f"parser error {type(exc).__name__}{_where(exc)}", payload)
+            return [], dead_letter(ref, "parser_error", f"parser error {type(exc).__name__}{_where(exc)}", payload)
         finally:
             reset_time_bounds(token)
         for event in events:
             problem = event_problem(event)
             if problem:
-                return [], dead_letter(ref, problem, payload)
+                return [], dead_letter(ref, *problem, payload)
         for event in events:
             event["raw_ref"] = ref
             self._enrich(event)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from chainwatch.steps.coverage_watch import COVERAGE_ANALYTIC, merge as merge_coverage
 from chainwatch.core.units import format_size
+from chainwatch.steps.notices import ALLOWLIST_USE, EGRESS_ATTRIBUTION, FIRST_PARTY_PROVIDER
 
 _WHY = {"no_binding": "with no binding (an instance no RunInstances, role session or inventory names)",
         "nat_gateway": "through NAT gateways (unattributable by design)",
@@ -20,7 +21,9 @@ def merge_attribution(total: dict, part: dict) -> None:
         for attribution, n in by.items():
             mine[attribution] = mine.get(attribution, 0) + n
 
-FINDING, DEAD, STATS, UNATTRIBUTED, LATE_NOTICE = "F", "D", "S", "U", "L"    # tags of a job's collected outputs
+# tags of a job's collected outputs: findings, dead letters, read counts, unattributed egress, late-event
+# dead letters (still processed: not losses), notices (steps.notices)
+FINDING, DEAD, STATS, UNATTRIBUTED, LATE_NOTICE, NOTICE = "F", "D", "S", "U", "L", "N"
 
 
 @dataclass
@@ -54,24 +57,25 @@ class ReplayResult:
         elif kind == DEAD:
             self.dead_letters.append(json.loads(body))
         elif kind == LATE_NOTICE:     # a record already counted as normalised: a notice, not a loss
-            notice = json.loads(body)
-            if "allowlist_use" in notice:       # not a dead letter: a session an allowlist entry let in
-                self.allowlist_uses[notice["allowlist_use"]] += 1
-                return
-            if "egress_attribution" in notice:     # a flush's egress bytes by account and attribution
-                merge_attribution(self.egress_attribution, notice["egress_attribution"])
-                return
-            if "first_party_provider" in notice:      # a provider the telemetry showed is the org's
-                self.first_party_providers[notice["first_party_provider"]] = f"{notice['how']} (event {notice['event_id']})"
-                return
-            self.dead_letters.append(notice)
+            self.dead_letters.append(json.loads(body))
             self.counts["late_arrivals"] += 1
+        elif kind == NOTICE:
+            self.take_notice(json.loads(body))
         elif kind == STATS:
             stats = json.loads(body)
             merge_coverage(self.coverage, stats.pop("coverage", {}))
             self.counts.update(stats)
         else:
             self.unattributed_egress += 1
+
+    def take_notice(self, notice: dict) -> None:
+        kind = notice["notice"]
+        if kind == ALLOWLIST_USE:               # a session an allowlist entry let in
+            self.allowlist_uses[notice["allowlist_use"]] += 1
+        elif kind == EGRESS_ATTRIBUTION:        # a flush's egress bytes by account and attribution
+            merge_attribution(self.egress_attribution, notice["egress_attribution"])
+        elif kind == FIRST_PARTY_PROVIDER:      # a provider the telemetry showed is the org's
+            self.first_party_providers[notice["first_party_provider"]] = f"{notice['how']} (event {notice['event_id']})"
 
     def attribution_lines(self) -> list[str]:
         """Per account: the share of egress bytes bound to an identity, and why the rest is not."""

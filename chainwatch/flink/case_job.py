@@ -12,7 +12,7 @@ from pyflink.table import StreamTableEnvironment
 
 from chainwatch.patterns.cases import case_config, write_case
 from chainwatch.flink.graph import HOLD_ALL, build_pipeline, watermark_strategy
-from chainwatch.findings.run_result import DEAD, FINDING, LATE_NOTICE, STATS, UNATTRIBUTED, ReplayResult
+from chainwatch.findings.run_result import DEAD, FINDING, LATE_NOTICE, NOTICE, STATS, UNATTRIBUTED, ReplayResult
 from chainwatch.flink.runtime import make_env
 from chainwatch.sources.files import discover
 from chainwatch.flink.parse_operators import DEAD_LETTERS, READ_STATS, read_files
@@ -30,12 +30,11 @@ def _case_outputs(env, config, n: int, pattern, case, folder: Path):
     normalised = read_files(env, job_config, files, hold_all=True, name=f"case {n} read + parse + enrich")
     stream = normalised.assign_timestamps_and_watermarks(watermark_strategy(job_config, HOLD_ALL))
     # A table environment per case: each registers its own `steps` view.
-    findings, unattributed, late = build_pipeline(env, job_config, [pattern], stream,
-                                                  StreamTableEnvironment.create(env))
-    return len(files), _tag(findings, n, FINDING).union(
-        _tag(normalised.get_side_output(DEAD_LETTERS), n, DEAD), _tag(late, n, LATE_NOTICE),
-        _tag(normalised.get_side_output(READ_STATS), n, STATS),
-        _tag(unattributed, n, UNATTRIBUTED))
+    out = build_pipeline(env, job_config, [pattern], stream, StreamTableEnvironment.create(env))
+    return len(files), _tag(out.findings, n, FINDING).union(
+        _tag(normalised.get_side_output(DEAD_LETTERS), n, DEAD), _tag(out.late, n, LATE_NOTICE),
+        _tag(out.notices, n, NOTICE), _tag(normalised.get_side_output(READ_STATS), n, STATS),
+        _tag(out.unattributed, n, UNATTRIBUTED))
 
 
 def replay_cases(config, cases) -> list[ReplayResult]:

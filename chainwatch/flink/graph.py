@@ -3,6 +3,7 @@ replay, run and the cluster; only the source and the sinks around it differ."""
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from pyflink.common import Duration, Types, WatermarkStrategy
 from pyflink.datastream import KeyedProcessFunction, MapFunction, StreamExecutionEnvironment
@@ -17,7 +18,7 @@ from chainwatch.flink.metrics import Metrics
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
 from chainwatch.steps import step_row
 from chainwatch.steps.lanes import COVERAGE, IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED
-from chainwatch.flink.step_operators import (BATCH_ROW_TYPE, LATE, STEP_ROW_TYPE, CoverageOperator, IdentityStepsOperator,
+from chainwatch.flink.step_operators import (BATCH_ROW_TYPE, LATE, NOTICES, STEP_ROW_TYPE, CoverageOperator, IdentityStepsOperator,
                                         WorkloadResolver, state_ttl)
 
 HOLD_ALL, FILES, LIVE = "hold-all", "files", "live"
@@ -86,14 +87,19 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
     return t_env.from_data_stream(step_rows, schema)
 
 
+class Outputs(NamedTuple):
+    """What the pipeline sends out: every stream is of one type."""
+    findings: object        # OCSF JSON findings of every pattern, and coverage findings
+    unattributed: object    # egress flows bound to no identity, JSON lines
+    late: object            # dead letters (kind `late`) of events that arrived behind event time
+    notices: object         # steps.notices: allowlist uses, first-party providers learned, egress reports
+
+
 def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_env=None, *,
-                   restorable: bool = False):
-    """events: normalised event batch rows (steps.operators.batch_row) with timestamps and watermarks.
-    Returns (findings, unattributed, late): late holds a dead-letter notice per event that
-    arrived behind event time (steps.operators.late_notice) and a notice per session an
-    allowlist entry let in (steps.operators.is_late_notice tells them apart). Every caller must
-    consume all three: PyFlink sends (tag, value) pairs of an unused side output to the main
-    output.
+                   restorable: bool = False) -> Outputs:
+    """events: normalised event batch rows (flink.step_operators.batch_row) with timestamps and
+    watermarks. Every output must reach a sink (or a filter dropping all before one): PyFlink sends
+    the (tag, value) pairs of a side output no sink reaches to the operator's main output.
 
     restorable: the streaming job, which checkpoints and restores from savepoints: its stateful
     operators get their uids (chainwatch/flink/uids.py) and keep their state in Flink. A replay and
@@ -101,9 +107,9 @@ def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_
     Flink and no pickling per batch and key; the same state, as the processing-time TTL cannot
     pass within a replay), and the case job builds a pipeline per case in one job, where the
     same uids would collide."""
-    steps, unattributed, late = build_steps(config, events, restorable=restorable, patterns=patterns)
+    steps, unattributed, late, notices = build_steps(config, events, restorable=restorable, patterns=patterns)
     findings = build_matches(env, patterns, steps, t_env, restorable=restorable)
-    return findings.union(build_coverage(config, events, restorable=restorable)), unattributed, late
+    return Outputs(findings.union(build_coverage(config, events, restorable=restorable)), unattributed, late, notices)
 
 
 def build_coverage(config, batches, *, restorable: bool = False):
@@ -125,7 +131,7 @@ def build_steps(config, batches, *, restorable: bool = False, patterns=None):
     """Enrich and steps over batch rows (steps.lanes, steps.operators.batch_row): egress flows are
     bound to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
-    no identity, as JSON lines, notices: late events and allowlist uses). Between the operators
+    no identity as JSON lines, late-event dead letters, notices). Between the operators
     everything is Java (lane filters, keying by bucket): a batch enters Python only at the
     operator that uses it. patterns: those setting their own step parameters get their own step
     variant (steps.variants)."""
@@ -148,7 +154,9 @@ def build_steps(config, batches, *, restorable: bool = False, patterns=None):
         Types.STRING())
     late = with_instance.get_side_output(LATE).union(attributed.get_side_output(LATE),
                                                      step_rows.get_side_output(LATE))
-    return step_rows, unattributed, late
+    notices = with_instance.get_side_output(NOTICES).union(attributed.get_side_output(NOTICES),
+                                                           step_rows.get_side_output(NOTICES))
+    return step_rows, unattributed, late, notices
 
 
 def build_matches(env, patterns, step_rows, t_env=None, *, restorable: bool = False):

@@ -107,7 +107,7 @@ class HecSinkOperator(KeyedProcessFunction):
             self.failed.inc(len(failures))
         for index, reason in sorted(failures.items()):
             uid = json.loads(findings[index])["finding_info"]["uid"]
-            yield json.dumps(dead_letter(f"{self.sink.name}:{uid}", reason, findings[index]))
+            yield json.dumps(dead_letter(f"{self.sink.name}:{uid}", "undeliverable", reason, findings[index]))
 
 
 def deliver_to_hec(findings, sink):

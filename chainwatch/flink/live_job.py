@@ -21,7 +21,6 @@ from chainwatch.flink.graph import LIVE, build_pipeline, watermark_strategy
 from chainwatch.flink.runtime import make_env
 from chainwatch.flink.kafka_sink import TableSinks
 from chainwatch.flink.parse_operators import DEAD_LETTERS, normalise_lines
-from chainwatch.flink.step_operators import is_late_notice
 
 log = logging.getLogger("chainwatch.run")
 
@@ -52,11 +51,14 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
     events = jvm.always_active_merge(timed[0].union(*timed[1:]) if len(timed) > 1 else timed[0],
                                      "event time, all sources", uids.EVENT_TIME_MERGE)
     t_env = StreamTableEnvironment.create(env)
-    findings, _unattributed, late = build_pipeline(env, config, patterns, events, t_env, restorable=True)
-    # allowlist uses are counted by the identity operator's metrics (allowlist_sessions), not dead letters
-    dead = late.filter(is_late_notice).union(*[s.get_side_output(DEAD_LETTERS) for s in normalised_streams])
+    out_streams = build_pipeline(env, config, patterns, events, t_env, restorable=True)
+    # Notices are counted by the operators' metrics (allowlist_sessions, egress_bytes), not sent; the
+    # stream still reaches a sink (empty), as PyFlink sends an unreachable side output's (tag,
+    # value) pairs to the operator's main output.
+    unsent = out_streams.notices.filter(lambda _notice: False)
+    dead = out_streams.late.union(unsent, *[s.get_side_output(DEAD_LETTERS) for s in normalised_streams])
     table_sinks = TableSinks(t_env)
-    _attach_sinks(table_sinks, config, findings, dead, out, dlq)
+    _attach_sinks(table_sinks, config, out_streams.findings, dead, out, dlq)
     return env, (table_sinks if table_sinks else None)
 
 

@@ -20,11 +20,13 @@ the counters are `chainwatch_records_read`, `chainwatch_records_normalised`, `ch
 
 Label values come from fixed vocabularies (a reason class, a pattern id, a sink name from the
 config), never from a record: a value can be a secret, and every distinct value is a time
-series. To add a counter, add it to COUNTERS (name -> its label key, or None) and, for a new
-dead-letter reason, the class to REASONS; then `Metrics(runtime_context).inc(name, n, label)`,
-or `.dead_lettered(reason, n)`.
+series. To add a counter, add it to COUNTERS (name -> its label key, or None); a new kind of
+dead letter goes in core.dead_letters.KINDS. Then `Metrics(runtime_context).inc(name, n, label)`,
+or `.dead_lettered(kind, n)`.
 """
 from __future__ import annotations
+
+from chainwatch.core.dead_letters import KINDS
 
 GROUP = "chainwatch"
 
@@ -33,7 +35,7 @@ COUNTERS = {
     "records_read": None,          # raw records the job read (a line, a JSON value, a document)
     "records_normalised": None,    # of those, records that became events
     "events": None,                # events they gave (a CloudTrail document gives many)
-    "dead_lettered": "reason",     # records sent to the dead-letter output, by reason class
+    "dead_lettered": "reason",     # records sent to the dead-letter output, by kind (REASONS)
     "findings": "analytic",        # findings made, by pattern id
     "allowlist_sessions": "entry",  # sessions an allowlist entry let in, by entry id (0: unused)
     "coverage_findings": "kind",   # coverage findings (coverage.py): change, gap, gap_end
@@ -43,43 +45,9 @@ COUNTERS = {
     "delivery_failed": "sink",     # findings a sink could not deliver (sent to the dead-letter output)
 }
 
-# Dead-letter reason classes: a short fixed vocabulary, so a reason's text (which names fields and
-# problems, and can change) never becomes a label.
-REASONS = (
-    "unreadable",       # a file or its bytes could not be read (damaged gzip, I/O error)
-    "malformed",        # not JSON and not a flow-log line; broken JSON; nested too deeply
-    "unrecognised",     # JSON, but no known log family (or not the source's format)
-    "invalid_field",    # a known family, but a field is missing or wrong
-    "event_time",       # the event time is outside time.earliest_event / time.max_ahead
-    "invalid_unicode",  # a lone surrogate or an invalid byte where the job needs text
-    "too_long",         # a field longer than the job carries
-    "parser_error",     # a parser raised (a chainwatch bug; the record is kept)
-    "late",             # arrived behind the event-time watermark
-    "other",
-)
-
-
-def reason_class(reason: str, framing: str = "") -> str:
-    """The class (REASONS) of a dead letter's reason, from the framing that produced the record
-    (sources.files: "error" for unreadable bytes, "text" for what is neither JSON nor a flow line)
-    and the reason's wording (normalise.py, parsers, model.TimeBounds). Never a value."""
-    if "not valid Unicode" in reason:
-        return "invalid_unicode"
-    if framing == "error":
-        return "unreadable"
-    if framing == "text" or reason.startswith("nested too deeply") or reason.startswith("expected a JSON"):
-        return "malformed"
-    if reason.startswith("unrecognised record"):
-        return "unrecognised"
-    if reason.startswith("parser error"):
-        return "parser_error"
-    if "(time.earliest_event)" in reason or "(time.max_ahead)" in reason:
-        return "event_time"
-    if "longer than" in reason:
-        return "too_long"
-    if reason.startswith("late"):
-        return "late"
-    return "invalid_field" if reason else "other"
+# Dead-letter reasons by kind: a short fixed vocabulary (core.dead_letters.KINDS), so a reason's text
+# (which names fields and problems, and can change) never becomes a label.
+REASONS = tuple(KINDS)
 
 
 class Metrics:
@@ -114,8 +82,10 @@ class Metrics:
             counter.inc(n)
 
     def dead_lettered(self, reason: str, n: int = 1) -> None:
-        """reason: a class from REASONS (anything else counts as `other`)."""
-        self.inc("dead_lettered", n, reason if reason in REASONS else "other")
+        """reason: a dead letter's kind (REASONS)."""
+        if reason not in REASONS:
+            raise ValueError(f"dead-letter kind {reason!r} is not one of core.dead_letters.KINDS")
+        self.inc("dead_lettered", n, reason)
 
     def records(self, read: int, normalised: int, events: int, dead: dict) -> None:
         """What a parse operator did with a batch of records; dead: reason class -> count."""

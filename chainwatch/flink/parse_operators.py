@@ -8,7 +8,7 @@ from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
 from pyflink.datastream.state import ValueStateDescriptor
 
 from chainwatch.steps.coverage_watch import Beats, beat_ms, observe as observe_coverage
-from chainwatch.flink.metrics import Metrics, reason_class
+from chainwatch.flink.metrics import Metrics
 from chainwatch.core.event import TimeBounds
 from chainwatch.enrich.normalise import Normaliser
 from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
@@ -62,8 +62,7 @@ class _Normalising:
             events, dead = self.normaliser.normalise(ref, payload, framing, self.source_format)
             if dead is not None:
                 counts["dead_lettered"] += 1
-                reason = reason_class(dead["reason"], framing)
-                dead_by_reason[reason] = dead_by_reason.get(reason, 0) + 1
+                dead_by_reason[dead["kind"]] = dead_by_reason.get(dead["kind"], 0) + 1
                 yield DEAD_LETTERS, json.dumps(dead)
                 continue
             counts["normalised"] += 1

@@ -10,7 +10,7 @@ from pyflink.common import Types
 from chainwatch.flink.cluster_env import stage_package
 from chainwatch.steps.coverage_watch import blind_spots
 from chainwatch.flink.graph import FILES, HOLD_ALL, build_pipeline, watermark_strategy
-from chainwatch.findings.run_result import DEAD, FINDING, LATE_NOTICE, STATS, UNATTRIBUTED, ReplayResult
+from chainwatch.findings.run_result import DEAD, FINDING, LATE_NOTICE, NOTICE, STATS, UNATTRIBUTED, ReplayResult
 from chainwatch.flink.runtime import make_env
 from chainwatch.sources.files import find_inputs
 from chainwatch.flink.parse_operators import DEAD_LETTERS, READ_STATS, read_files
@@ -37,11 +37,11 @@ def replay(config, patterns, inputs, *, hold_all: bool = False, cluster=None, pr
         env.add_python_file(str(stage_package(Path(cluster.state_dir))))
     normalised = read_files(env, config, files, hold_all=hold_all)
     events = normalised.assign_timestamps_and_watermarks(watermark_strategy(config, HOLD_ALL if hold_all else FILES))
-    findings, unattributed, late = build_pipeline(env, config, patterns, events)
-    outputs = _tag(findings, FINDING).union(
-        _tag(normalised.get_side_output(DEAD_LETTERS), DEAD), _tag(late, LATE_NOTICE),
-        _tag(normalised.get_side_output(READ_STATS), STATS),
-        _tag(unattributed, UNATTRIBUTED))
+    out = build_pipeline(env, config, patterns, events)
+    outputs = _tag(out.findings, FINDING).union(
+        _tag(normalised.get_side_output(DEAD_LETTERS), DEAD), _tag(out.late, LATE_NOTICE),
+        _tag(out.notices, NOTICE), _tag(normalised.get_side_output(READ_STATS), STATS),
+        _tag(out.unattributed, UNATTRIBUTED))
     with outputs.execute_and_collect("chainwatch replay") as collected:
         for item in collected:
             result.absorb(item[0], item[1:])

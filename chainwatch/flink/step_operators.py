@@ -21,6 +21,7 @@ from chainwatch.steps.first_party import FACTS_KEY
 from chainwatch.steps.peers import PEERS_KEY
 from chainwatch.steps.known_identities import load_inventory
 from chainwatch.steps import step_row
+from chainwatch.steps.notices import ALLOWLIST_USE, EGRESS_ATTRIBUTION, FIRST_PARTY_PROVIDER, notice
 from chainwatch.steps.variants import StepVariants
 from chainwatch.enrich.asset_inventory import RefreshingAssets
 from chainwatch.steps.workload_binding import add_attribution, binding_value, resolve, workload_instance
@@ -58,21 +59,15 @@ def state_ttl(ms: int) -> StateTtlConfig:
 
 _NEVER = 2**63
 _REPORT_EVERY_S = 5
-LATE = OutputTag("late-events", Types.STRING())
-
-
-def is_late_notice(notice: str) -> bool:
-    """The notices of the steps (build_steps' third output) are late-event dead letters
-    (late_notice), allowlist uses and first-party providers learned (IdentityStepsOperator):
-    only the first are dead letters."""
-    return json.loads(notice).get("late") is True
+LATE = OutputTag("late-events", Types.STRING())      # dead letters (kind `late`) of events behind event time
+NOTICES = OutputTag("notices", Types.STRING())      # steps.notices: allowlist uses, providers learned, egress
 
 
 def late_notice(event: dict, watermark: int) -> str:
     """The dead letter of an event that arrived behind event time. It is still processed, at the
     next watermark step and out of order, so it is a notice: a chain that needs it may be
     missed. No field value but the event's id and time."""
-    return json.dumps({"reason": "late: arrived behind the event-time watermark; processed at the next watermark "
+    return json.dumps({"kind": "late", "reason": "late: arrived behind the event-time watermark; processed at the next watermark "
                                  "step, out of order: a chain that needs it may be missed (raise time.watermark_delay)",
                        "event_id": event["id"], "event_time_ms": event["ts"], "watermark_ms": watermark,
                        "behind_ms": watermark - event["ts"], "source": event.get("source", ""), "late": True})
@@ -285,7 +280,7 @@ class WorkloadResolver(EventTimeOrdered):
                 label = account if account.partition(":")[2] in self.org_accounts else "other"
                 for attribution, n in by_attribution.items():
                     self.metrics.inc("egress_bytes", n, (label, attribution))
-            yield LATE, json.dumps({"egress_attribution": self.egress})
+            yield NOTICES, notice(EGRESS_ATTRIBUTION, {"egress_attribution": self.egress})
             self.egress = {}
 
 
@@ -342,9 +337,9 @@ class IdentityStepsOperator(EventTimeOrdered):
             self.key_state.put(PEERS_KEY, self.logic.peer_snapshot())
         for use in self.logic.take_allowlist_uses():      # the flush's sessions an allowlist entry let in
             self.metrics.inc("allowlist_sessions", 1, use["allowlist_use"])
-            yield LATE, json.dumps(use)
+            yield NOTICES, notice(ALLOWLIST_USE, use)
         for learned in self.logic.take_learned_providers():
-            yield LATE, json.dumps(learned)
+            yield NOTICES, notice(FIRST_PARTY_PROVIDER, learned)
 
 
 class CoverageOperator(EventTimeOrdered):

@@ -22,6 +22,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from chainwatch.core.errors import ChainwatchError
 from chainwatch.flink.cluster_env import (PACKAGE_DIR, flink_home, flink_settings, free_port, lib_dir, process_env,
                                     stage_package, worker_python, write_conf_dir)
 from chainwatch.config import config_file
@@ -31,8 +32,8 @@ STATE_FILE = "cluster.json"
 _JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")     # `flink run`: "Job has been submitted with JobID ..."
 
 
-class ClusterError(Exception):
-    pass
+class ClusterError(ChainwatchError):
+    """The local cluster could not do what was asked: the message says what and why."""
 
 
 class NotReady(ClusterError):

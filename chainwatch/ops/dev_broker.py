@@ -112,7 +112,7 @@ def _payload(payload, framing: str) -> str:
     if framing == "flowtext":
         header, line = payload          # flow lines travel as JSON objects, as Firehose ships them
         return json.dumps(dict(zip(header, line.split())))
-    if framing in ("text", "error"):
+    if framing in ("text", "unicode", "error"):
         raw = payload[-1] if isinstance(payload, tuple) else payload
         if isinstance(raw, bytes):          # an unreadable file's bytes: sent as read, lossily as text
             return raw.decode("utf-8", "replace")

@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chainwatch.core.errors import ChainwatchError
+
 PYTHON = (3, 11)
 JAVA_MIN = 17
 SETUP_FREE_BYTES = 2 * 1024**3      # the venv is ~1 GB (PyFlink's jars, Beam, pandas, pyarrow) plus pip's unpacking
@@ -22,7 +24,7 @@ JOB_FREE_BYTES = 512 * 1024**2      # Flink's temp files, RocksDB, checkpoints o
 JAVA_HINT = "install a Java 17 runtime (Debian/Ubuntu: apt install openjdk-17-jre-headless) or set JAVA_HOME to one"
 
 
-class PreflightError(Exception):
+class PreflightError(ChainwatchError):
     """One line: what is missing and how to get it."""
 
 

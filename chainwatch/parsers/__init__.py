@@ -20,6 +20,8 @@ FORMATS = ("auto",) + tuple(parser.FORMAT for parser in PARSERS)
 # Envelopes that shippers put around a record: EventBridge (detail), Panther and
 # Logstash-style wrappers (log, message as a JSON string), Elastic exports (_source).
 _ENVELOPES = ("detail", "log", "_source", "message")
+# The dead-letter kind (core.dead_letters.KINDS) of each framing sources.files cannot accept.
+_FRAMING_KINDS = {"text": "malformed", "unicode": "invalid_unicode", "error": "unreadable"}
 
 
 def _key_name(key) -> str:
@@ -56,14 +58,11 @@ def parse_record(payload, framing: str, reference, source_format: str = "auto") 
     if framing == "flowtext":
         header, line = payload
         return aws_vpc_flow.parse_line(header, line)
-    if framing == "text":
-        reason, _line = payload
-        raise ParseError("", reason)
-    if framing == "error":
-        reason = payload[0] if isinstance(payload, tuple) else payload   # (reason, unreadable bytes)
-        raise ParseError("", reason)
+    if framing in _FRAMING_KINDS:        # what framing could not accept (sources.files): its reason
+        reason = payload[0] if isinstance(payload, tuple) else payload   # (reason, raw text or bytes)
+        raise ParseError("", reason, _FRAMING_KINDS[framing])
     if not isinstance(payload, dict):
-        raise ParseError("", f"expected a JSON object, got {type(payload).__name__}")
+        raise ParseError("", f"expected a JSON object, got {type(payload).__name__}", "malformed")
     record = unwrap(payload)
     for parser in PARSERS:
         if source_format in ("auto", parser.FORMAT) and parser.recognises(record):
@@ -71,4 +70,4 @@ def parse_record(payload, framing: str, reference, source_format: str = "auto") 
     # Key names, not values; each cut short (a key can be anything a sender writes).
     keys = ", ".join(_key_name(key) for key in sorted(record, key=str)[:8]) + (", ..." if len(record) > 8 else "")
     expected = "a known log family" if source_format == "auto" else f"format {source_format!r}"
-    raise ParseError("", f"unrecognised record (not {expected}); top-level keys: {keys}")
+    raise ParseError("", f"unrecognised record (not {expected}); top-level keys: {keys}", "unrecognised")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from chainwatch.core.errors import ChainwatchError, Problem
 from chainwatch.core.schema import Section
-from chainwatch.steps import STEP_NAMES
 from chainwatch.steps.registry import BY_NAME, OVERRIDABLE
 from chainwatch.core.yamlfile import load_yaml
 
@@ -137,7 +136,7 @@ def load_pattern(path: str | Path) -> Pattern:
     key = root.str("key", choices=KEYS)
     steps = []
     for item in root.sections("steps", required=True):
-        kind = item.str("step", choices=STEP_NAMES)
+        kind = item.str("step", choices=tuple(BY_NAME))
         if kind in BY_NAME and key in KEYS and BY_NAME[kind].key != key:
             item._problem("step", f"{kind} is computed per {BY_NAME[kind].key}; this pattern is keyed by {key}, "
                                   "so it could never match")

@@ -12,8 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from chainwatch.core.errors import ChainwatchError
 
-class SecretError(Exception):
+
+class SecretError(ChainwatchError):
     """A secret could not be read; the message names where it was looked for."""
 
 

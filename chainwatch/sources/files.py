@@ -6,8 +6,9 @@ dead-letter output; framing says how the payload was cut from the file:
               a stream of concatenated, possibly pretty-printed, JSON values)
   'flowtext'  (header_fields, line) of a space-separated flow log
   'text'      (reason, raw) for what framing could not accept (a line that is neither JSON nor a
-              flow log, JSON that breaks off, a record that is not valid Unicode): dead-lettered
-              with that reason; raw is the text, or the decoded record
+              flow log, JSON that breaks off): dead-lettered with that reason; raw is the text, or
+              the decoded record
+  'unicode'   (reason, raw) as 'text', for a record that is not valid Unicode
   'error'     (reason, bytes): the file, or the unreadable rest of a gzip file, could not be read;
               bytes are what could not be read (the dead letter carries them, capped, as base64)
 
@@ -46,6 +47,7 @@ import zlib
 from json.decoder import JSONDecodeError, scanstring
 from typing import NamedTuple
 
+from chainwatch.core.errors import ChainwatchError
 from chainwatch.core.event import MAX_RAW_CHARS
 
 # Header of the default VPC Flow Logs format (version 2), for files shipped without one.
@@ -154,7 +156,7 @@ def discover(paths) -> list[str]:
     return find_inputs(paths).files
 
 
-class NotAFile(OSError):
+class NotAFile(ChainwatchError, OSError):
     """A path that is not a regular file (FIFO, socket, device): never opened for a blocking read."""
 
 
@@ -292,7 +294,7 @@ _LINE_INDENT = re.compile(r"[^\S\n]*")
 _LONG_NUMBER = re.compile(r"[0-9]{4301,}")     # past sys.get_int_max_str_digits(): json cannot convert it
 
 
-class _Broken(Exception):
+class _Broken(ChainwatchError):
     """JSON that breaks off: the values read before the break, where the unread rest starts, why."""
 
     def __init__(self, values: list, rest: int, error: JSONDecodeError):
@@ -501,7 +503,7 @@ def _frame(text: str, ref: str, header=None, *, suspect: bool = True, line_refs:
                 value_ref = f"{doc_ref}#{index}" if items else doc_ref
                 where = invalid_unicode_at(value) if suspect else None
                 if where is not None:
-                    yield value_ref, (_unicode_reason(where), value), "text"
+                    yield value_ref, (_unicode_reason(where), value), "unicode"
                 else:
                     yield value_ref, value, "json"
             for reason, raw in notes:
@@ -524,7 +526,7 @@ def _frame(text: str, ref: str, header=None, *, suspect: bool = True, line_refs:
         elif is_flow_header(line):
             header = tuple(line.split())
         elif suspect and _SURROGATE.search(line):
-            yield line_ref, (_unicode_reason(""), line), "text"
+            yield line_ref, (_unicode_reason(""), line), "unicode"
         elif header is not None:
             yield line_ref, (header, line), "flowtext"
         elif looks_like_default_flow(line):

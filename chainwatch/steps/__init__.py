@@ -10,5 +10,4 @@ EXTERNAL_EXFILTRATION = "external_exfiltration"
 CROSS_ACCOUNT_ENTRY = "cross_account_entry"
 PRIVILEGED_BURST = "privileged_burst"
 UNFAMILIAR_ORIGIN = "unfamiliar_origin"
-STEP_NAMES = (NEW_IDENTITY, OBJECT_ACCESS_SPIKE, EXTERNAL_EXFILTRATION,
-              CROSS_ACCOUNT_ENTRY, PRIVILEGED_BURST, UNFAMILIAR_ORIGIN)
+# Every kind's parameters, evidence, clause and handler: steps.registry.

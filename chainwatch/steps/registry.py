@@ -8,7 +8,7 @@ handler in this order), the config section's dataclass (SECTION_TYPES), the narr
 its rows (`clause`), the docs' step tables (`python -m chainwatch.steps.registry` prints them; a
 test keeps docs/reference/configuration.md in step) and ECS's event.category. A new step kind:
 its logic and clause in steps/, its entry here, its handler (an IdentitySteps method named after
-it); tests/unit/test_registries.py fails while one of those parts is missing.
+it); tests/unit/test_extension_points.py fails while one of those parts is missing.
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from chainwatch.patterns.pattern import Step, load_patterns
 from chainwatch.flink.graph import _step_table
 from chainwatch.flink.replay_job import replay
 from chainwatch.flink.runtime import make_env
-from chainwatch.steps import STEP_NAMES
+from chainwatch.steps.registry import BY_NAME
 from chainwatch.flink.step_operators import STEP_ROW_TYPE
 from tests.conftest import REPO
 
@@ -52,7 +52,7 @@ def random_rows(patterns, seed=9, partitions=400, longest=30) -> list[dict]:
     gaps = [0, 0, 1000, 60_000, 600_000, 1_800_000, HOUR, 2 * HOUR - 1, 2 * HOUR, 2 * HOUR + 1]
     for p in range(partitions):
         key, ts, used = f"k{p}", 1_790_000_000_000, set()
-        kinds = sorted({s.step for s in rnd.choice(patterns).steps} | {rnd.choice(STEP_NAMES)})
+        kinds = sorted({s.step for s in rnd.choice(patterns).steps} | {rnd.choice(tuple(BY_NAME))})
         for i in range(rnd.randint(2, longest)):
             ts += rnd.choice(gaps)
             seq = rnd.choice([0, 0, 1, 2])

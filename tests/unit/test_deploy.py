@@ -12,7 +12,7 @@ import pyflink.version
 import pytest
 import yaml
 
-from chainwatch.ops.cluster_env import flink_home, flink_settings
+from chainwatch.flink.cluster_env import flink_home, flink_settings
 from chainwatch.config import load_config
 from chainwatch.ops.distribution import init
 from chainwatch.patterns.pattern import load_patterns

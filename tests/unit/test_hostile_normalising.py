@@ -13,7 +13,8 @@ import pytest
 from chainwatch.config import load_config
 from chainwatch.core.errors import ChainwatchError
 from chainwatch.core.event import MAX_RAW_BYTES, MAX_RAW_CHARS, MAX_REASON_CHARS, ParseError, TimeBounds
-from chainwatch.enrich.normalise import MAX_FIELD_CHARS, Normaliser, dead_letter
+from chainwatch.core.dead_letters import dead_letter
+from chainwatch.enrich.normalise import MAX_FIELD_CHARS, Normaliser
 from chainwatch.core.units import format_timestamp, parse_event_time_ms, parse_timestamp_ms
 from tests.builders import minimal_cloudtrail as cloudtrail
 
@@ -132,9 +133,9 @@ def test_a_three_megabyte_event_time_gives_a_bounded_dead_letter(normaliser):
 
 
 def test_every_reason_is_capped(normaliser):
-    letter = dead_letter("r", "x" * 10_000 + "\udc80", "raw")
+    letter = dead_letter("r", "malformed", "x" * 10_000 + "\udc80", "raw")
     assert len(letter["reason"]) == MAX_REASON_CHARS and letter["reason"].endswith("...")
-    assert dead_letter("r", "bad \udc80 byte", "raw")["reason"] == "bad ? byte"     # valid Unicode
+    assert dead_letter("r", "malformed", "bad \udc80 byte", "raw")["reason"] == "bad ? byte"     # valid Unicode
 
 
 AZURE_SUB = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/g/providers/x"
@@ -293,13 +294,13 @@ def test_non_ascii_but_valid_unicode_passes(normaliser):
 def test_bytes_and_undecodable_text_are_carried_as_base64_capped():
     import base64
     data = bytes(range(256)) * 1000
-    letter = dead_letter("f", "cannot read file", ("cannot read file", data))
+    letter = dead_letter("f", "unreadable", "cannot read file", ("cannot read file", data))
     assert letter["raw_encoding"] == "base64" and letter["raw_truncated"] is True
     assert base64.b64decode(letter["raw"]) == data[:MAX_RAW_BYTES] and len(letter["raw"]) == MAX_RAW_CHARS
     line = b"2 bad \xff\xfe line".decode("utf-8", "surrogateescape")     # as sources.files decodes it
-    letter = dead_letter("f:3", "not valid Unicode", ("not valid Unicode", line))
+    letter = dead_letter("f:3", "invalid_unicode", "not valid Unicode", ("not valid Unicode", line))
     assert base64.b64decode(letter["raw"]) == b"2 bad \xff\xfe line" and letter["raw_truncated"] is False
-    assert "raw_encoding" not in dead_letter("f:4", "r", ("r", "plain text"))
+    assert "raw_encoding" not in dead_letter("f:4", "malformed", "r", ("r", "plain text"))
 
 
 def test_format_timestamp_never_raises():

@@ -58,9 +58,9 @@ def test_a_bad_utf8_byte_dead_letters_only_the_record_holding_it(tmp_path, confi
     path.write_bytes(document.replace(b"user/u7", b"user/u\x807"))       # CloudTrail: one line, one document
     records = list(records_from_file(str(path)))
     assert [ref for ref, _p, _f in records] == [f"{path}#{n}" for n in range(10)]
-    assert framings(records) == ["json"] * 7 + ["text"] + ["json"] * 2
+    assert framings(records) == ["json"] * 7 + ["unicode"] + ["json"] * 2
     events, (letter,) = normalised(config, records)
-    assert len(events) == 9 and letter["ref"] == f"{path}#7"
+    assert len(events) == 9 and letter["ref"] == f"{path}#7" and letter["kind"] == "invalid_unicode"
     assert letter["reason"].startswith("not valid Unicode in userIdentity.arn: an invalid UTF-8 byte")
     assert json.loads(letter["raw"])["eventID"] == "e-7"
 
@@ -70,13 +70,13 @@ def test_a_bad_utf8_byte_in_ndjson_or_a_flow_log_dead_letters_only_its_line(tmp_
     ndjson.write_bytes(b"\n".join(json.dumps(event(n)).encode() for n in range(3)).replace(b"ListUsers", b"List\xffUsers", 1)
                        .replace(b"e-2", b"e-2\xc3"))   # line 1: in a field; line 3: a truncated sequence
     records = list(records_from_file(str(ndjson)))
-    assert [(ref.rsplit(":", 1)[1], framing) for ref, _p, framing in records] == [("1", "text"), ("2", "json"),
-                                                                                   ("3", "text")]
+    assert [(ref.rsplit(":", 1)[1], framing) for ref, _p, framing in records] == [("1", "unicode"), ("2", "json"),
+                                                                                   ("3", "unicode")]
     flows = tmp_path / "flows.log"
     line = b"2 111122223333 eni-1 10.0.1.5 8.8.8.8 49152 443 6 12 5000 1793527200 1793527260 ACCEPT OK"
     flows.write_bytes(b"\n".join([line, line.replace(b"ACCEPT", b"ACC\xe9PT"), line]) + b"\n")
     records = list(records_from_file(str(flows)))
-    assert framings(records) == ["flowtext", "text", "flowtext"]
+    assert framings(records) == ["flowtext", "unicode", "flowtext"]
     events, (letter,) = normalised(config, records)
     assert len(events) == 2 and letter["ref"] == f"{flows}:2"
     assert letter["raw_encoding"] == "base64" and base64.b64decode(letter["raw"]) == line.replace(b"ACCEPT", b"ACC\xe9PT")
@@ -92,7 +92,7 @@ def test_a_lone_surrogate_escape_dead_letters_its_record_not_its_neighbours(tmp_
     assert letter["reason"].startswith("not valid Unicode in userIdentity.arn")
     # A Kafka record value or a watched line takes the same way.
     ((ref, (reason, _raw), framing),) = list(records_from_line(evil, "kafka:cloudtrail"))
-    assert (ref, framing) == ("kafka:cloudtrail:1", "text") and reason.startswith("not valid Unicode")
+    assert (ref, framing) == ("kafka:cloudtrail:1", "unicode") and reason.startswith("not valid Unicode")
     # Paired surrogate escapes are a valid character.
     ((_ref, payload, framing),) = list(records_from_line(json.dumps(event(3, eventName="\U0001F600")), "k"))
     assert framing == "json" and payload["eventName"] == "\U0001F600"
@@ -205,7 +205,7 @@ def test_utf16_text_with_its_byte_order_mark_is_read(tmp_path):
         assert [p["eventID"] for _r, p, _f in records_from_file(str(path))] == ["e-1", "e-2"]
     broken = tmp_path / "broken.ndjson"
     broken.write_bytes(codecs.BOM_UTF16_LE + json.dumps(event(1)).encode("utf-16-le") + b"\x00\xdc")  # lone surrogate
-    assert framings(records_from_file(str(broken))) == ["text"]
+    assert framings(records_from_file(str(broken))) == ["unicode"]
 
 
 # --- JSON framing ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chainwatch.flink.metrics import COUNTERS, REASONS, Metrics, reason_class
+from chainwatch.flink.metrics import COUNTERS, REASONS, Metrics
 from chainwatch.enrich.normalise import Normaliser
 from chainwatch.sources.files import records_from_file, records_from_line
 from chainwatch.core.units import parse_timestamp_ms
@@ -23,7 +23,7 @@ def _classes(normaliser, records) -> list[str]:
     for ref, payload, framing in records:
         _events, letter = normaliser.normalise(ref, payload, framing)
         assert letter is not None, ref
-        cls = reason_class(letter["reason"], framing)
+        cls = letter["kind"]
         assert cls in REASONS and SECRET not in cls
         found.append(cls)
     return found
@@ -66,10 +66,12 @@ def test_unreadable_bytes_of_a_damaged_gzip(normaliser, tmp_path):
     assert classes and set(classes) == {"unreadable"}
 
 
-def test_a_parser_bug_and_late_events_have_their_classes():
-    assert reason_class("parser error KeyError at aws_cloudtrail.py:12") == "parser_error"
-    assert reason_class("late: arrived behind the event-time watermark") == "late"
-    assert reason_class("") == "other"
+def test_a_parser_bug_has_its_kind(normaliser, monkeypatch):
+    from chainwatch.parsers import aws_cloudtrail
+    monkeypatch.setattr(aws_cloudtrail, "parse", lambda record, reference: {}["boom"])
+    _events, letter = normaliser.normalise("r", _cloudtrail(), "json")
+    assert letter["kind"] == "parser_error" and letter["reason"].startswith("parser error KeyError")
+
 
 
 class _Counter:
@@ -106,14 +108,15 @@ def test_counters_live_in_the_chainwatch_group_with_label_groups():
     metrics.register_records()
     metrics.records(read=5, normalised=3, events=7, dead={"event_time": 1, "malformed": 1})
     metrics.dead_lettered("late", 2)
-    metrics.dead_lettered("no such class", 1)
+    with pytest.raises(ValueError, match="not one of"):       # a kind, never a reason's text
+        metrics.dead_lettered("no such class", 1)
     metrics.inc("findings", 1, "AN1328")
     chainwatch = context.group.groups[("chainwatch",)]
     assert chainwatch.counters["records_read"].count == 5
     assert chainwatch.counters["records_normalised"].count == 3 and chainwatch.counters["events"].count == 7
     by_reason = {key[1]: g.counters["dead_lettered"].count for key, g in chainwatch.groups.items() if key[0] == "reason"}
     assert set(by_reason) == set(REASONS)           # every class registered, at 0 until counted
-    assert (by_reason["event_time"], by_reason["malformed"], by_reason["late"], by_reason["other"]) == (1, 1, 2, 1)
+    assert (by_reason["event_time"], by_reason["malformed"], by_reason["late"], by_reason["unreadable"]) == (1, 1, 2, 0)
     assert chainwatch.groups[("analytic", "AN1328")].counters["findings"].count == 1
 
 

@@ -11,13 +11,12 @@ from chainwatch.config import load_config
 from chainwatch.core.errors import ChainwatchError
 from chainwatch.findings.ecs import to_ecs
 from chainwatch.patterns.pattern import load_pattern
-from chainwatch.steps import STEP_NAMES
 from chainwatch.steps.registry import BY_NAME, STEPS, markdown_rows, markdown_steps, with_params
 from tests.conftest import REPO
 
 
 def test_every_step_kind_is_registered_once():
-    assert [kind.name for kind in STEPS] == list(STEP_NAMES)
+    assert len(BY_NAME) == len(STEPS)
 
 
 def test_the_dispatcher_runs_a_handler_of_each_step_kind_in_the_registrys_order():
@@ -27,10 +26,11 @@ def test_the_dispatcher_runs_a_handler_of_each_step_kind_in_the_registrys_order(
     assert all(callable(getattr(IdentitySteps, kind.handler or kind.name)) for kind in STEPS)
 
 
-def test_the_readme_lists_every_step_and_parameter_as_the_registry_prints_them():
-    readme = (REPO / "README.md").read_text()
-    missing = [row for row in markdown_steps() + markdown_rows() if row not in readme]
-    assert missing == [], "README is behind steps/registry.py: python -m chainwatch.steps.registry"
+def test_the_config_reference_lists_every_step_and_parameter_as_the_registry_prints_them():
+    page = (REPO / "docs" / "reference" / "configuration.md").read_text()
+    missing = [row for row in markdown_steps() + markdown_rows() if row not in page]
+    assert missing == [], ("docs/reference/configuration.md is behind steps/registry.py: "
+                           "python -m chainwatch.steps.registry")
 
 
 def _config_file(tmp_path, steps: dict):
@@ -136,6 +136,6 @@ def test_the_evidence_a_step_kind_declares_is_what_its_rows_carry(config):
             for match in run_case(config, pattern, case).matches:
                 for n, step in enumerate(pattern.steps, start=1):
                     carried.setdefault(step.step, set()).update(json.loads(match[f"s{n}_evidence"]))
-    assert set(carried) == set(STEP_NAMES)
+    assert set(carried) == set(BY_NAME)
     assert {kind.name: sorted(set(kind.evidence) - carried[kind.name]) for kind in STEPS} == \
         {kind.name: [] for kind in STEPS}

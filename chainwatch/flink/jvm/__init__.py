@@ -23,11 +23,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from chainwatch.core.errors import ChainwatchError
+
 JAVA_SOURCES = Path(__file__).resolve().parent / "java"
 JDK_HINT = "install a JDK 17 (Debian/Ubuntu: apt install openjdk-17-jdk-headless) or set JAVA_HOME to one"
 
 
-class JvmBuildError(RuntimeError):
+class JvmBuildError(ChainwatchError, RuntimeError):
     """chainwatch's jar is missing and could not be built: the message says why and what to do."""
 
 
