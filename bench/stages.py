@@ -7,7 +7,7 @@ process (so the JVM start is not in any figure), ending in a sink that drops eve
   parse    files -> read + parse + enrich (the ReadFiles operator)
   shuffle  + the identity lane keyed by identity, a keyed operator that passes batches through
   buffer   + the event-time ordering buffer (MapState + a timer per key), no steps
-  steps    the whole graph up to the step rows (pipeline.build_steps), no CEP
+  steps    the whole graph up to the step rows (flink.graph.build_steps), no CEP
   full     the whole replay: steps, CEP, findings (chainwatch.flink.replay_job.replay)
 The differences between stages are what each layer costs.
 """
@@ -19,16 +19,16 @@ import time
 
 from pyflink.datastream import KeyedProcessFunction
 
-from chainwatch.flink import jvm
 from chainwatch.config import load_config
-from chainwatch.patterns.pattern import load_patterns
+from chainwatch.flink import jvm
 from chainwatch.flink.graph import FILES, build_steps, watermark_strategy
+from chainwatch.flink.parse_operators import DEAD_LETTERS, READ_STATS, read_files
 from chainwatch.flink.replay_job import replay
 from chainwatch.flink.runtime import make_env
-from chainwatch.sources.files import discover, records_from_file
-from chainwatch.flink.parse_operators import DEAD_LETTERS, READ_STATS, read_files
-from chainwatch.steps.lanes import IDENTITY
 from chainwatch.flink.step_operators import EventTimeOrdered
+from chainwatch.patterns.pattern import load_patterns
+from chainwatch.sources.files import discover, records_from_file
+from chainwatch.steps.lanes import IDENTITY
 
 
 class PassThrough(KeyedProcessFunction):

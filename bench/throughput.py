@@ -109,8 +109,8 @@ def run_on_cluster(run: str, data: Path) -> tuple[dict, int]:
     with its own embedded Python: the figure for more than one core. The cluster is started for
     the row and stopped by its PIDs; its processes count in the peak RSS."""
     import tempfile
-    from chainwatch.ops import cluster
     from chainwatch.config import load_config
+    from chainwatch.ops import cluster
     taskmanagers = int(run.split("-p")[1])
     with tempfile.TemporaryDirectory(prefix="chainwatch-bench-cluster-") as state_dir:
         state = cluster.start(state_dir, load_config(None), taskmanagers=taskmanagers, state_backend="hashmap",
@@ -135,8 +135,8 @@ def run_engine(data: str) -> dict:
 
 def run_replay(data: str, parallelism: int, mode: str, cluster_dir: str | None = None) -> dict:
     from chainwatch.config import load_config
-    from chainwatch.patterns.pattern import load_patterns
     from chainwatch.flink.replay_job import replay
+    from chainwatch.patterns.pattern import load_patterns
     from chainwatch.sources.files import discover
     config = load_config(None)
     config = dataclasses.replace(config, job=dataclasses.replace(
@@ -155,8 +155,8 @@ def run_replay(data: str, parallelism: int, mode: str, cluster_dir: str | None =
 
 def run_eql(data: str) -> dict:
     import eql
-    from chainwatch.sources.files import discover, records_from_file
     from chainwatch.core.units import parse_timestamp_ms
+    from chainwatch.sources.files import discover, records_from_file
     began = time.monotonic()
     events = []
     for path in discover([Path(data) / "cloudtrail"]):

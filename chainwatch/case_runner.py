@@ -14,7 +14,7 @@ from chainwatch.patterns.cases import case_config, case_problem, write_case
 
 
 def run_case(config, pattern, case, *, flink: bool = False):
-    """The case's result (engine.EngineResult, or replay.ReplayResult with flink=True)."""
+    """The case's result (engine.EngineResult, or findings.run_result.ReplayResult with flink=True)."""
     if flink:
         from chainwatch.flink.case_job import replay_cases
         return replay_cases(config, [(pattern, case)])[0]

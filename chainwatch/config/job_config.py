@@ -11,15 +11,15 @@ from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
-from chainwatch.steps.allowlist import Allowlist, load_allowlist
-from chainwatch.core.providers import CLOUDS
+from chainwatch.config.sink_settings import DEFAULT_SINKS, SinkConfig, load_sinks, migrate_legacy_kafka
+from chainwatch.config.source_settings import KafkaConfig, SourceConfig, load_kafka, load_sources
 from chainwatch.core.errors import ChainwatchError, Problem
 from chainwatch.core.event import DEFAULT_MAX_AHEAD_MS, EARLIEST_EVENT_MS
-from chainwatch.config.source_settings import KafkaConfig, SourceConfig, load_kafka, load_sources
-from chainwatch.parsers.catalogs import ReferenceLists, load_reference_lists
+from chainwatch.core.providers import CLOUDS
 from chainwatch.core.schema import Section
-from chainwatch.config.sink_settings import DEFAULT_SINKS, SinkConfig, load_sinks, migrate_legacy_kafka
 from chainwatch.core.yamlfile import load_yaml
+from chainwatch.parsers.catalogs import ReferenceLists, load_reference_lists
+from chainwatch.steps.allowlist import Allowlist, load_allowlist
 from chainwatch.steps.registry import SECTION_TYPES, STEPS
 
 # Shipped with the package (package data), so every command works from any folder with no --conf;
@@ -69,7 +69,7 @@ class InventoryConfig:
 
 @dataclass(frozen=True)
 class CoverageConfig:
-    """Evidence stream coverage (coverage.py): how long an account's object-access or flow
+    """Evidence stream coverage (steps.coverage_watch): how long an account's object-access or flow
     stream may be silent while its audit stream flows before that is a coverage finding."""
     silence_ms: int = 2 * 3600_000
 

@@ -7,8 +7,8 @@ JSON {ref, reason, raw}; stdout, file or kafka). The 0.x keys `kafka.findings_to
 `kafka.dead_letter_topic` and `kafka.delivery_guarantee` still work for one release: they
 become kafka sinks here (migrate_legacy_kafka), with a warning saying what to write instead.
 
-Loaded by chainwatch/config.py with the same strict Section reader as every other section
-(every problem names file, key and line). Kept apart from config.py because it is the sinks'
+Loaded by chainwatch/config/job_config.py with the same strict Section reader as every other section
+(every problem names file, key and line). Kept apart from job_config.py because it is the sinks'
 own vocabulary, and free of PyFlink so `chainwatch validate` stays light.
 """
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from typing import Callable
 from urllib.parse import urlsplit
 
+from chainwatch.core.schema import Section
 from chainwatch.findings.render import FORMATS
 from chainwatch.findings.splunk_hec import EVENT_FORMATS, HecFields
-from chainwatch.core.schema import Section
 from chainwatch.sinks.secrets import SecretSource
 
 STREAMS = ("findings", "dead_letters")
@@ -227,7 +227,7 @@ def migrate_legacy_kafka(legacy, sinks: tuple[SinkConfig, ...], sinks_configured
     """The deprecated kafka.findings_topic / dead_letter_topic / delivery_guarantee as kafka sinks,
     exactly as the job used them (findings went to the topic and to the `sinks:`, stdout when
     there were none), with a warning at each key saying what to write instead. legacy:
-    sources.config.LegacyKafkaOutputs."""
+    config.source_settings.LegacyKafkaOutputs."""
     guarantee = legacy.delivery_guarantee or "at-least-once"
     taken = {s.name for s in sinks}
     added = []

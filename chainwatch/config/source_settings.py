@@ -10,9 +10,9 @@ import os
 from dataclasses import dataclass, field
 
 from chainwatch.core.errors import Problem
-from chainwatch.parsers import FORMATS
 from chainwatch.core.schema import Section
 from chainwatch.core.units import parse_timestamp_ms
+from chainwatch.parsers import FORMATS
 
 SOURCE_TYPES = ("files", "kafka")
 START_POSITIONS = ("earliest", "latest", "committed")
@@ -31,7 +31,7 @@ class KafkaConfig:
 @dataclass(frozen=True)
 class LegacyKafkaOutputs:
     """kafka.findings_topic, kafka.dead_letter_topic and kafka.delivery_guarantee: deprecated, read
-    as kafka sinks for one release (sinks.settings.migrate_legacy_kafka)."""
+    as kafka sinks for one release (config.sink_settings.migrate_legacy_kafka)."""
     findings_topic: str = ""
     dead_letter_topic: str = ""
     delivery_guarantee: str | None = None      # None: not set

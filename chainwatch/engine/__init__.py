@@ -1,5 +1,5 @@
 """The job in plain Python: the same parsers, enrichment, routing, workload binding, step logic
-and findings as pipeline.build_pipeline, with the Flink parts replaced by their plain
+and findings as flink.graph.build_pipeline, with the Flink parts replaced by their plain
 equivalents (event-time order per key, a MATCH_RECOGNIZE matcher). Replay semantics: all input
 is read before anything is ordered, as with no watermark until the end of input.
 
@@ -14,16 +14,16 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from chainwatch.engine.coverage import coverage_findings
-from chainwatch.enrich.asset_inventory import load_assets
-from chainwatch.engine.identity import identity_events, step_rows
 from chainwatch.engine.cep import pattern_matches
+from chainwatch.engine.coverage import coverage_findings
+from chainwatch.engine.identity import identity_events, step_rows
 from chainwatch.engine.read_events import read_files
 from chainwatch.engine.workload import attribute_egress
+from chainwatch.enrich.asset_inventory import load_assets
 from chainwatch.findings.finding import build_finding
 from chainwatch.findings.ocsf import to_ocsf
-from chainwatch.findings.suppression import group_key, suppress
 from chainwatch.findings.run_result import ReplayResult
+from chainwatch.findings.suppression import group_key, suppress
 from chainwatch.sources.files import find_inputs
 
 
@@ -50,7 +50,7 @@ def run(config, patterns, inputs) -> EngineResult:
     rows = step_rows(config, identity_events(events, attributed), patterns, inventory.created)
     result.coverage_findings = coverage_findings(config, events)
     for pattern in patterns:
-        groups: dict = {}      # what pipeline.Suppress keeps in keyed state
+        groups: dict = {}      # what flink.graph.Suppress keeps in keyed state
         matches = pattern_matches(pattern, rows)
         result.matches += matches
         # in event time, as MATCH_RECOGNIZE emits them when the watermark passes

@@ -1,12 +1,12 @@
-"""Coverage findings, as steps.operators.CoverageOperator emits them: the parse operators' beats
+"""Coverage findings, as flink.step_operators.CoverageOperator emits them: the parse operators' beats
 (coverage.Beats, in read order) and the marked calls, each account's in event-time order
 through the same CoverageWatch, rendered as OCSF and read back (JSON both ways)."""
 from __future__ import annotations
 
 import json
 
-from chainwatch.steps.coverage_watch import Beats, CoverageWatch, beat_ms
 from chainwatch.findings.coverage_finding import to_ocsf
+from chainwatch.steps.coverage_watch import Beats, CoverageWatch, beat_ms
 from chainwatch.steps.lanes import COVERAGE, event_order, lanes
 
 

@@ -1,4 +1,4 @@
-"""Identity activity -> step rows, as steps.operators.IdentityStepsOperator emits them.
+"""Identity activity -> step rows, as flink.step_operators.IdentityStepsOperator emits them.
 
 Every identity's events in event-time order (ties: by event id, steps.lanes.event_order)
 through the same pure IdentitySteps logic, one state dict per key. All keys run in one
@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 
 from chainwatch.steps.identity_steps import identity_key
-from chainwatch.steps.lanes import IDENTITY, event_order, lanes
 from chainwatch.steps.known_identities import load_inventory
+from chainwatch.steps.lanes import IDENTITY, event_order, lanes
 from chainwatch.steps.step_row import FIELDS, history_start, step_row
 from chainwatch.steps.variants import StepVariants
 

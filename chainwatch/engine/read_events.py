@@ -1,10 +1,10 @@
-"""Files -> normalised events, dead letters, read counts and coverage, as sources.flink.ReadFiles
+"""Files -> normalised events, dead letters, read counts and coverage, as flink.parse_operators.ReadFiles
 produces them (same readers, same Normaliser), one file after another."""
 from __future__ import annotations
 
-from chainwatch.steps.coverage_watch import merge as merge_coverage, observe as observe_coverage
 from chainwatch.enrich.normalise import Normaliser
 from chainwatch.sources.files import records_from_file
+from chainwatch.steps.coverage_watch import merge as merge_coverage, observe as observe_coverage
 
 
 def read_files(config, files, result) -> list[dict]:

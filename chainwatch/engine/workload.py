@@ -1,7 +1,7 @@
-"""The two workload-binding hops of pipeline.build_pipeline: an egress flow is bound to the
+"""The two workload-binding hops of flink.graph.build_pipeline: an egress flow is bound to the
 identity holding its workload's credentials (alias -> instance -> identity).
 
-The same keys and hop logic as steps.operators.WorkloadResolver (steps.workload), with a dict
+The same keys and hop logic as flink.step_operators.WorkloadResolver (steps.workload_binding), with a dict
 for the keyed state.
 """
 from __future__ import annotations

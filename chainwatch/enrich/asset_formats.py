@@ -7,7 +7,7 @@
   Azure  a Resource Graph export (an array, or {"data": [...]}, of {"type", "id", "properties", ...})
 
 Facts, each a tuple:
-  ("alias", alias key, instance)            a workload alias (steps.workload) of an instance
+  ("alias", alias key, instance)            a workload alias (steps.workload_binding) of an instance
   ("special", alias key, kind)              an ENI that is no instance's: nat_gateway | load_balancer
   ("instance", instance, principal_type, principal)
   ("profile", instance profile ARN, role ARN)

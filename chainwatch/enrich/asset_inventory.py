@@ -3,10 +3,10 @@ network interfaces and identities are, for what the telemetry does not show.
 
   * workload bindings: an instance running since before the data window (no RunInstances seen,
     v2 flow logs without an instance id) is still bound to its role, service account or managed
-    identity: the egress hops (steps.operators.WorkloadResolver) fall back to the inventory
+    identity: the egress hops (flink.step_operators.WorkloadResolver) fall back to the inventory
     where their state has learned nothing. What the telemetry teaches wins: it is newer.
   * interfaces that are no instance's (NAT gateways, load balancers): their flows are
-    unattributable by design, reported as such (steps.workload), never silently unbound.
+    unattributable by design, reported as such (steps.workload_binding), never silently unbound.
   * identities' creation dates (novelty): an identity created months ago is not new when first
     seen after the learning period (a weekly cron role).
 
@@ -21,8 +21,8 @@ import logging
 import os
 import time
 
-from chainwatch.enrich.asset_formats import AssetError, read_document
 from chainwatch.core.errors import ChainwatchError, Problem
+from chainwatch.enrich.asset_formats import AssetError, read_document
 
 log = logging.getLogger("chainwatch")
 
@@ -31,7 +31,7 @@ class AssetInventory:
     def __init__(self, facts=()):
         self.aliases: dict[str, str] = {}           # alias -> instance
         self.special: dict[str, str] = {}           # alias -> nat_gateway | load_balancer
-        self.instances: dict[str, str] = {}         # instance -> "principal_type\tprincipal" (steps.workload)
+        self.instances: dict[str, str] = {}         # instance -> "principal_type\tprincipal" (steps.workload_binding)
         self.created: dict[str, int] = {}           # identity key -> creation time (ms)
         profiles, holders = {}, []
         for fact in facts:
@@ -57,7 +57,7 @@ class AssetInventory:
         return len(self.aliases) + len(self.special) + len(self.instances) + len(self.created)
 
     def binding(self, field: str, key: str) -> str | None:
-        """What the inventory binds an egress hop's key to (steps.workload.binding_value's form)."""
+        """What the inventory binds an egress hop's key to (steps.workload_binding.binding_value's form)."""
         return self.aliases.get(key) if field == "instance" else self.instances.get(key)
 
     def unattributable(self, alias: str) -> str:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 
-from chainwatch.enrich.geoip import GeoIP
-from chainwatch.enrich.netclass import NetworkClassifier
 from chainwatch.core.dead_letters import SURROGATE, dead_letter
 from chainwatch.core.event import MAX_LONG, ParseError, TimeBounds, reset_time_bounds, set_time_bounds, type_name
+from chainwatch.enrich.geoip import GeoIP
+from chainwatch.enrich.netclass import NetworkClassifier
 from chainwatch.parsers import parse_record
 
 MAX_FIELD_CHARS = 8192      # longer than any ARN, resource name or object key: a value past it is junk
@@ -21,7 +21,7 @@ MAX_FIELD_CHARS = 8192      # longer than any ARN, resource name or object key: 
 # With 8192 each, 500 reads with 8000-character event ids made a 3.7 MB finding.
 SHORT_FIELDS = (("id", None, 256), ("src_ip", None, 256), ("action", None, 512), ("service", None, 512),
                 ("object", "bucket", 512))
-# The event fields that must be strings where present (model.py): keys, key parts and what is
+# The event fields that must be strings where present (core/event.py): keys, key parts and what is
 # compared with them. An object or a number there would reach a keyed operator or a Java row.
 _TEXT_FIELDS = ("id", "cloud", "source", "kind", "account", "region", "service", "action", "principal",
                 "principal_type", "principal_arn", "session", "src_ip")
@@ -73,7 +73,7 @@ def event_problem(event: dict) -> tuple[str, str] | None:
     limit (a finding past the sinks' record limits), or a value of a type the event model does
     not have (a parser's slip: an object where a key belongs would reach a keyed operator or a
     Java row). The model: strings, integers within a Java long (parsers bound them where they
-    read them: model.integer, epoch_time) and booleans, at the top level or one object down;
+    read them: core.event.integer, epoch_time) and booleans, at the top level or one object down;
     _TEXT_FIELDS and _NESTED_TEXT_FIELDS are strings.
 
     The common case costs one pass over the fields: all ASCII strings, and short altogether."""

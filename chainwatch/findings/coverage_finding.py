@@ -7,10 +7,10 @@ A gap and its end share one uid: the end is an update (activity Close, status Re
 from __future__ import annotations
 
 from chainwatch import __version__
-from chainwatch.steps.coverage_watch import COVERAGE_ANALYTIC, EVIDENCE_NEEDED_BY, describe
-from chainwatch.findings.attack import attacks
 from chainwatch.core.providers import provider_name
 from chainwatch.core.units import format_timestamp
+from chainwatch.findings.attack import attacks
+from chainwatch.steps.coverage_watch import COVERAGE_ANALYTIC, EVIDENCE_NEEDED_BY, describe
 
 _TITLES = {"change": "Evidence stream turned off", "gap": "Evidence stream silent",
            "gap_end": "Evidence stream back"}

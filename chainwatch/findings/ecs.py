@@ -14,9 +14,9 @@ as `flattened` in the index template: step details differ per step type.
 """
 from __future__ import annotations
 
+from chainwatch.core.units import format_timestamp
 from chainwatch.findings.attack import TACTICS, TECHNIQUES, tactic_reference, technique_reference
 from chainwatch.steps.registry import ecs_categories
-from chainwatch.core.units import format_timestamp
 
 ECS_VERSION = "8.11.0"
 

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from chainwatch import __version__
-from chainwatch.findings.attack import attacks
-from chainwatch.findings.narrative import narrative
 from chainwatch.core.providers import provider_name
 from chainwatch.core.units import format_timestamp
+from chainwatch.findings.attack import attacks
+from chainwatch.findings.narrative import narrative
 
 _SEVERITY_ID = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
 

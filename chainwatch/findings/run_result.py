@@ -1,13 +1,13 @@
 """What a run over files produced: findings, dead letters, counts, coverage. Shared by the Flink
-replay (replay.py, casejob.py) and the plain-Python engine, which imports no PyFlink."""
+replay (flink.replay_job, flink.case_job) and the plain-Python engine, which imports no PyFlink."""
 from __future__ import annotations
 
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from chainwatch.steps.coverage_watch import COVERAGE_ANALYTIC, merge as merge_coverage
 from chainwatch.core.units import format_size
+from chainwatch.steps.coverage_watch import COVERAGE_ANALYTIC, merge as merge_coverage
 from chainwatch.steps.notices import ALLOWLIST_USE, EGRESS_ATTRIBUTION, FIRST_PARTY_PROVIDER
 
 _WHY = {"no_binding": "with no binding (an instance no RunInstances, role session or inventory names)",
@@ -37,7 +37,7 @@ class ReplayResult:
     dead_letters: list = field(default_factory=list)
     unattributed_egress: int = 0
     coverage: dict = field(default_factory=dict)
-    coverage_findings: list = field(default_factory=list)      # evidence streams turned off, gaps (coverage.py)
+    coverage_findings: list = field(default_factory=list)      # streams turned off, gaps (steps.coverage_watch)
     egress_attribution: dict = field(default_factory=dict)     # cloud:account -> {attribution: bytes}
     seconds: float = 0.0
 

@@ -8,7 +8,7 @@ group goes out at once, as always. Any further match of the group within `for` o
 keyed by the finding uid (Elastic alert suppression, Panther deduplication, Sigma correlation
 group-by) so shows one alert per group and period with a count. `for: 0` turns it off.
 
-Pure functions over one group's state (a dict): the Flink operator (pipeline.Suppress) keeps it
+Pure functions over one group's state (a dict): the Flink operator (flink.graph.Suppress) keeps it
 in keyed state, the plain-Python engine in a dict, so both send the same records.
 """
 from __future__ import annotations

@@ -10,12 +10,12 @@ from pathlib import Path
 from pyflink.common import Types
 from pyflink.table import StreamTableEnvironment
 
-from chainwatch.patterns.cases import case_config, write_case
-from chainwatch.flink.graph import HOLD_ALL, build_pipeline, watermark_strategy
 from chainwatch.findings.run_result import DEAD, FINDING, LATE_NOTICE, NOTICE, STATS, UNATTRIBUTED, ReplayResult
-from chainwatch.flink.runtime import make_env
-from chainwatch.sources.files import discover
+from chainwatch.flink.graph import HOLD_ALL, build_pipeline, watermark_strategy
 from chainwatch.flink.parse_operators import DEAD_LETTERS, READ_STATS, read_files
+from chainwatch.flink.runtime import make_env
+from chainwatch.patterns.cases import case_config, write_case
+from chainwatch.sources.files import discover
 
 
 

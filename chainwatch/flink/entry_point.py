@@ -41,8 +41,8 @@ def main(argv=None) -> int:
     from pyflink.datastream import StreamExecutionEnvironment
 
     from chainwatch.config import load_config
-    from chainwatch.patterns.pattern import load_patterns
     from chainwatch.flink.live_job import build_streaming_job, execute
+    from chainwatch.patterns.pattern import load_patterns
 
     config = load_config(args.conf)
     if "PYFLINK_GATEWAY_PORT" in os.environ:   # started by a Flink client (`flink run`, the operator)

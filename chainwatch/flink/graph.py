@@ -10,16 +10,16 @@ from pyflink.datastream import KeyedProcessFunction, MapFunction, StreamExecutio
 from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 
-from chainwatch.flink import jvm, uids
 from chainwatch.findings.finding import build_finding
 from chainwatch.findings.ocsf import to_ocsf
 from chainwatch.findings.suppression import group_key, suppress
+from chainwatch.flink import jvm, uids
 from chainwatch.flink.metrics import Metrics
+from chainwatch.flink.step_operators import (BATCH_ROW_TYPE, LATE, NOTICES, STEP_ROW_TYPE, CoverageOperator,
+                                             IdentityStepsOperator, WorkloadResolver, state_ttl)
 from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
 from chainwatch.steps import step_row
 from chainwatch.steps.lanes import COVERAGE, IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED
-from chainwatch.flink.step_operators import (BATCH_ROW_TYPE, LATE, NOTICES, STEP_ROW_TYPE, CoverageOperator, IdentityStepsOperator,
-                                        WorkloadResolver, state_ttl)
 
 HOLD_ALL, FILES, LIVE = "hold-all", "files", "live"
 
@@ -113,7 +113,7 @@ def build_pipeline(env: StreamExecutionEnvironment, config, patterns, events, t_
 
 
 def build_coverage(config, batches, *, restorable: bool = False):
-    """Coverage findings (coverage.py) per account, as OCSF JSON like the patterns' findings."""
+    """Coverage findings (steps.coverage_watch) per account, as OCSF JSON like the patterns' findings."""
     return _uid(_keyed(jvm.lane(batches, COVERAGE, "evidence stream beats and changes"))
                 .process(CoverageOperator(config, restorable), output_type=Types.STRING())
                 .name("evidence stream coverage"), uids.COVERAGE, restorable)
@@ -128,7 +128,7 @@ def _keyed(*streams):
 
 
 def build_steps(config, batches, *, restorable: bool = False, patterns=None):
-    """Enrich and steps over batch rows (steps.lanes, steps.operators.batch_row): egress flows are
+    """Enrich and steps over batch rows (steps.lanes, flink.step_operators.batch_row): egress flows are
     bound to an identity through the workload that holds its credentials (alias -> instance ->
     identity), then join the identity's own activity. Returns (step rows, egress flows bound to
     no identity as JSON lines, late-event dead letters, notices). Between the operators

@@ -22,11 +22,11 @@ from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction, MapFunction, TimeDomain
 from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
+from chainwatch.enrich.normalise import dead_letter
 from chainwatch.findings.render import render
 from chainwatch.flink.metrics import Metrics
-from chainwatch.enrich.normalise import dead_letter
-from chainwatch.sinks.hec_client import HecClient
 from chainwatch.flink.uids import sink_uid
+from chainwatch.sinks.hec_client import HecClient
 
 log = logging.getLogger("chainwatch.sinks.hec_client")
 

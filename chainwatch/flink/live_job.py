@@ -18,9 +18,9 @@ from pyflink.table import StreamTableEnvironment
 
 from chainwatch.flink import jvm, uids
 from chainwatch.flink.graph import LIVE, build_pipeline, watermark_strategy
-from chainwatch.flink.runtime import make_env
 from chainwatch.flink.kafka_sink import TableSinks
 from chainwatch.flink.parse_operators import DEAD_LETTERS, normalise_lines
+from chainwatch.flink.runtime import make_env
 
 log = logging.getLogger("chainwatch.run")
 
@@ -64,14 +64,14 @@ def build_streaming_job(config, patterns, out=None, dlq=None, savepoint=None):
 
 def _attach_sinks(table_sinks, config, findings, dead, out, dlq) -> None:
     """Findings and dead letters (parsing, and findings a sink could not deliver) to the configured
-    `sinks:` (sinks.attach_sinks): `--out` instead of the findings sinks, `--dlq` as well as the
+    `sinks:` (flink.sinks.attach_sinks): `--out` instead of the findings sinks, `--dlq` as well as the
     dead-letter sinks, stdout for dead letters nothing else takes."""
     from chainwatch.flink.sinks import attach_sinks
     attach_sinks(findings, dead, config, table_sinks=table_sinks, out=out, dlq=dlq)
 
 
 def execute(env, table_sinks, job_name: str = "chainwatch", detached: bool = False):
-    """Run the job; the Table-API sinks (sinks.kafka.TableSinks, or None) are attached to the
+    """Run the job; the Table-API sinks (flink.kafka_sink.TableSinks, or None) are attached to the
     DataStream job so one job runs everything."""
     if table_sinks is not None:
         table_sinks.attach()

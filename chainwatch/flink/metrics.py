@@ -38,8 +38,8 @@ COUNTERS = {
     "dead_lettered": "reason",     # records sent to the dead-letter output, by kind (REASONS)
     "findings": "analytic",        # findings made, by pattern id
     "allowlist_sessions": "entry",  # sessions an allowlist entry let in, by entry id (0: unused)
-    "coverage_findings": "kind",   # coverage findings (coverage.py): change, gap, gap_end
-    # egress bytes by account (an org account, else "other") and attribution (steps.workload)
+    "coverage_findings": "kind",   # coverage findings (steps.coverage_watch): change, gap, gap_end
+    # egress bytes by account (an org account, else "other") and attribution (steps.workload_binding)
     "egress_bytes": ("account", "attribution"),
     "delivered": "sink",           # findings a HEC sink delivered, by sink name
     "delivery_failed": "sink",     # findings a sink could not deliver (sent to the dead-letter output)

@@ -7,15 +7,15 @@ from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction
 from pyflink.datastream.state import ValueStateDescriptor
 
-from chainwatch.steps.coverage_watch import Beats, beat_ms, observe as observe_coverage
-from chainwatch.flink.metrics import Metrics
 from chainwatch.core.event import TimeBounds
 from chainwatch.enrich.normalise import Normaliser
+from chainwatch.flink import uids
+from chainwatch.flink.metrics import Metrics
+from chainwatch.flink.step_operators import BATCH_ROW_TYPE, batch_row
 from chainwatch.sources.files import is_flow_header, records_from_file, records_from_line
 from chainwatch.sources.order import file_groups, in_time_order
+from chainwatch.steps.coverage_watch import Beats, beat_ms, observe as observe_coverage
 from chainwatch.steps.lanes import batches, lanes
-from chainwatch.flink.step_operators import BATCH_ROW_TYPE, batch_row
-from chainwatch.flink import uids
 
 DEAD_LETTERS = OutputTag("dead-letters", Types.STRING())
 READ_STATS = OutputTag("read-stats", Types.STRING())
@@ -31,7 +31,7 @@ class _Normalising:
 
     def open(self, runtime_context):
         self.normaliser = Normaliser(self.config)
-        # each evidence stream's beat per account and beat span (coverage.py)
+        # each evidence stream's beat per account and beat span (steps.coverage_watch)
         self.beats = Beats(beat_ms(self.config.coverage.silence_ms))
         self.earliest = None        # the earliest event time this operator has sent on
         self.metrics = Metrics(runtime_context)     # records read, normalised, dead-lettered by reason class
@@ -51,7 +51,7 @@ class _Normalising:
 
     def _records(self, records, report_counts: bool = True):
         """Normalise records; yields dead letters, then the events as batch rows per step lane and
-        key bucket (steps.lanes, steps.operators.batch_row), then the counts."""
+        key bucket (steps.lanes, flink.step_operators.batch_row), then the counts."""
         counts = {"read": 0, "normalised": 0, "dead_lettered": 0, "events": 0, "late": 0}
         coverage: dict = {}
         dead_by_reason: dict = {}

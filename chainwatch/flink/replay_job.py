@@ -7,13 +7,13 @@ from pathlib import Path
 
 from pyflink.common import Types
 
-from chainwatch.flink.cluster_env import stage_package
-from chainwatch.steps.coverage_watch import blind_spots
-from chainwatch.flink.graph import FILES, HOLD_ALL, build_pipeline, watermark_strategy
 from chainwatch.findings.run_result import DEAD, FINDING, LATE_NOTICE, NOTICE, STATS, UNATTRIBUTED, ReplayResult
+from chainwatch.flink.cluster_env import stage_package
+from chainwatch.flink.graph import FILES, HOLD_ALL, build_pipeline, watermark_strategy
+from chainwatch.flink.parse_operators import DEAD_LETTERS, READ_STATS, read_files
 from chainwatch.flink.runtime import make_env
 from chainwatch.sources.files import find_inputs
-from chainwatch.flink.parse_operators import DEAD_LETTERS, READ_STATS, read_files
+from chainwatch.steps.coverage_watch import blind_spots
 
 
 def _tag(stream, tag):

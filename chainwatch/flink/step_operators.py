@@ -12,18 +12,18 @@ from pyflink.common import Duration, Row, Time, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig
 
-from chainwatch.steps.coverage_watch import CoverageWatch
+from chainwatch.enrich.asset_inventory import RefreshingAssets
 from chainwatch.findings.coverage_finding import to_ocsf as coverage_ocsf
 from chainwatch.flink.metrics import Metrics
+from chainwatch.steps import step_row
+from chainwatch.steps.coverage_watch import CoverageWatch
+from chainwatch.steps.first_party import FACTS_KEY
+from chainwatch.steps.known_identities import load_inventory
 from chainwatch.steps.lanes import (COVERAGE, IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED, batches, by_key,
                                     event_order)
-from chainwatch.steps.first_party import FACTS_KEY
-from chainwatch.steps.peers import PEERS_KEY
-from chainwatch.steps.known_identities import load_inventory
-from chainwatch.steps import step_row
 from chainwatch.steps.notices import ALLOWLIST_USE, EGRESS_ATTRIBUTION, FIRST_PARTY_PROVIDER, notice
+from chainwatch.steps.peers import PEERS_KEY
 from chainwatch.steps.variants import StepVariants
-from chainwatch.enrich.asset_inventory import RefreshingAssets
 from chainwatch.steps.workload_binding import add_attribution, binding_value, resolve, workload_instance
 
 _FLINK_TYPES = {"STRING": Types.STRING(), "BIGINT": Types.LONG()}
@@ -67,7 +67,8 @@ def late_notice(event: dict, watermark: int) -> str:
     """The dead letter of an event that arrived behind event time. It is still processed, at the
     next watermark step and out of order, so it is a notice: a chain that needs it may be
     missed. No field value but the event's id and time."""
-    return json.dumps({"kind": "late", "reason": "late: arrived behind the event-time watermark; processed at the next watermark "
+    return json.dumps({"kind": "late",
+                       "reason": "late: arrived behind the event-time watermark; processed at the next watermark "
                                  "step, out of order: a chain that needs it may be missed (raise time.watermark_delay)",
                        "event_id": event["id"], "event_time_ms": event["ts"], "watermark_ms": watermark,
                        "behind_ms": watermark - event["ts"], "source": event.get("source", ""), "late": True})
@@ -120,7 +121,7 @@ class EventTimeOrdered(KeyedProcessFunction):
     """
     lane = ""        # the lane the operator consumes: its keys are steps.lanes.LANE_KEYS[lane]
     notify_late = True   # a dead-letter notice per late event (not where another operator gives it)
-    restorable = True    # state in Flink, so a checkpoint holds it; else in Python memory (pipeline.build_pipeline)
+    restorable = True    # state in Flink, so a checkpoint holds it; else in Python memory (flink.graph.build_pipeline)
 
     def _map_state(self, runtime_context: RuntimeContext, descriptor: MapStateDescriptor, unkept):
         return runtime_context.get_map_state(descriptor) if self.restorable else unkept

@@ -13,8 +13,8 @@ sources, the keyed operators, the sinks and the SQL operators.
   (`sinks[].name`): renaming one of those in the config starts its state afresh (a Kafka source
   then resumes from the consumer group's committed offsets);
 - the SQL operators (each pattern's MATCH_RECOGNIZE, each kafka sink's writer and committer) get
-  theirs from Flink's planner, with a prefix per pattern (pipeline.build_matches) and per sink
-  (sinks.kafka.TableSinks): table_uids.
+  theirs from Flink's planner, with a prefix per pattern (flink.graph.build_matches) and per sink
+  (flink.kafka_sink.TableSinks): table_uids.
 
 Stateless Python functions (filters, maps: no state to restore, so no uid needed) get none:
 PyFlink fuses consecutive Python operators into one that keeps the first one's uid, and on the
@@ -26,7 +26,7 @@ either (several consumers, or a Java operator next).
 """
 from __future__ import annotations
 
-# The keyed operators of the steps (pipeline.build_steps): one each per job. `-v2`: keyed by
+# The keyed operators of the steps (flink.graph.build_steps): one each per job. `-v2`: keyed by
 # bucket (steps.lanes), each key's state in a MapState; the unversioned uids held a ValueState
 # per key, which Flink cannot restore into the new layout, so their state is left behind.
 EVENT_TIME_MERGE = "event-time-merge"

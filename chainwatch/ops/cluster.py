@@ -22,10 +22,10 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from chainwatch.config import config_file
 from chainwatch.core.errors import ChainwatchError
 from chainwatch.flink.cluster_env import (PACKAGE_DIR, flink_home, flink_settings, free_port, lib_dir, process_env,
                                     stage_package, worker_python, write_conf_dir)
-from chainwatch.config import config_file
 
 JOB_FILE = Path("chainwatch") / "flink" / "entry_point.py"       # inside the shipped copy of the package
 STATE_FILE = "cluster.json"

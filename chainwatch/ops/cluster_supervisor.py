@@ -20,8 +20,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chainwatch.ops.cluster import is_running, launch, load_state
 from chainwatch.flink.cluster_env import process_env
+from chainwatch.ops.cluster import is_running, launch, load_state
 
 POLL_S = 1.0
 FIRST_DELAY_S = 1.0     # before the first restart: a beat, as the kubelet gives, and for `status` to see it dead

@@ -13,9 +13,9 @@ import hashlib
 import json
 import re
 
-from chainwatch.parsers.evidence import mark as mark_evidence
-from chainwatch.core.identity_keys import ARN, canonical_identity, eks_provider
 from chainwatch.core.event import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
+from chainwatch.core.identity_keys import ARN, canonical_identity, eks_provider
+from chainwatch.parsers.evidence import mark as mark_evidence
 
 FORMAT = "cloudtrail"
 CLOUD = "aws"     # its row in the provider table (core.providers)

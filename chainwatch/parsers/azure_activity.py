@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from chainwatch.core.event import KIND_API, KIND_BINDING, ParseError
 from chainwatch.parsers import azure_entra, azure_flow, azure_storage
-from chainwatch.parsers.evidence import mark as mark_evidence
 from chainwatch.parsers.azure_common import (CLAIM_NAME, CLAIM_OID, CLAIM_TID, CLAIM_UPN, as_dict, base_event,
                                              canonical, created, first, is_guid, lower_keys, principal_key,
                                              resource_name, session_key, split_operation, stable_id, strip_port,
                                              subscription_of, text, timestamp)
+from chainwatch.parsers.evidence import mark as mark_evidence
 
 FORMAT = "azure_activity"
 CLOUD = "azure"     # its row in the provider table (core.providers)

@@ -18,7 +18,7 @@ class CreationRule:
     """An API call that creates an identity (or first credentials for one)."""
     service: str
     action: str
-    identity_type: str          # one of model.NOVELTY_TYPES
+    identity_type: str          # one of core.event.NOVELTY_TYPES
     name_from: tuple[str, ...]  # dotted paths into the raw event, first non-empty wins
     signal: str                 # creation: the identity is new; credential: new only if never seen before
 
@@ -31,7 +31,7 @@ TARGET_KINDS = ("s3", "logs")
 @dataclass(frozen=True)
 class EvidenceRule:
     """A call that turns an evidence stream off (`change`), or names where one is written
-    (`destination`): coverage.py."""
+    (`destination`): steps.coverage_watch."""
     role: str                   # change | destination
     service: str
     action: str

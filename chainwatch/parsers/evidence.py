@@ -1,5 +1,5 @@
 """Calls that turn an evidence stream off or name where one is written (conf/*/evidence_changes.yaml):
-marked on the event at parse time, where the raw record is at hand (coverage.py decides the rest).
+marked on the event at parse time, where the raw record is at hand (steps.coverage_watch decides the rest).
 
 event["evidence"] = {role: change | destination, stream, when, targets}: the targets (space
 separated: the event model nests only scalars; no bucket or log group name holds a space) are the

@@ -24,9 +24,9 @@ import json
 import re
 
 from chainwatch.core.event import KIND_API, KIND_BINDING, KIND_OBJECT, MAX_LONG, ParseError, dig, event_time, type_name
-from chainwatch.parsers.gcp_vpc_flow import entry_field, project_from_log_name, region_of
-from chainwatch.parsers.evidence import mark as mark_evidence
 from chainwatch.core.identity_keys import gke_pool_project, instance_key
+from chainwatch.parsers.evidence import mark as mark_evidence
+from chainwatch.parsers.gcp_vpc_flow import entry_field, project_from_log_name, region_of
 
 FORMAT = "gcp_audit"
 CLOUD = "gcp"     # its row in the provider table (core.providers)

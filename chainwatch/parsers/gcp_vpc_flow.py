@@ -17,8 +17,8 @@ import ipaddress
 import json
 import re
 
-from chainwatch.core.identity_keys import instance_key
 from chainwatch.core.event import KIND_FLOW, ParseError, dig, event_time, integer
+from chainwatch.core.identity_keys import instance_key
 
 FORMAT = "gcp_vpcflow"
 CLOUD = "gcp"     # its row in the provider table (core.providers)

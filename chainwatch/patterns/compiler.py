@@ -5,7 +5,7 @@ relaxed contiguity, and every variable must be unique. Each query reads only its
 (the WHERE in the subquery), so the CEP operator never sees unrelated rows.
 
 Rows are ordered by `rt` (the step row's `order_ts`: its event time, or for an event that arrived
-behind the watermark the time it was handled: steps.operators), then event time and seq. So
+behind the watermark the time it was handled: flink.step_operators), then event time and seq. So
 MATCH_RECOGNIZE, which silently drops rows behind its watermark, never gets one; after a quiet
 spell a source that resumes behind the others used to lose whole findings that way. The
 chain's own event times are checked in DEFINE: each step at or after the one before it, the

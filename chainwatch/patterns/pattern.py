@@ -7,8 +7,8 @@ from pathlib import Path
 
 from chainwatch.core.errors import ChainwatchError, Problem
 from chainwatch.core.schema import Section
-from chainwatch.steps.registry import BY_NAME, OVERRIDABLE
 from chainwatch.core.yamlfile import load_yaml
+from chainwatch.steps.registry import BY_NAME, OVERRIDABLE
 
 KEYS = ("principal", "session")
 SEVERITIES = ("informational", "low", "medium", "high", "critical")

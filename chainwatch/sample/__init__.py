@@ -4,7 +4,7 @@
 instances)` grows it to enterprise cardinality around the same core and attacks (enterprise_org.py).
 """
 from chainwatch.sample.enterprise_org import Scale
-from chainwatch.sample.geodb import SAMPLE_NETWORKS, build_geoip
 from chainwatch.sample.generator import generate
+from chainwatch.sample.geodb import SAMPLE_NETWORKS, build_geoip
 
 __all__ = ["SAMPLE_NETWORKS", "Scale", "build_geoip", "generate"]

@@ -8,7 +8,7 @@ A file's start time is the earliest of the times its name and its first bytes sh
     ISO-8601 timestamp, or, for a flow log with a header line, its first record's `start`.
 Taking the earliest errs safe: a file read too early only waits longer in state; a file read too
 late would bring events behind the watermark. A file showing no time at all sorts first and does
-not advance event time (sources.flink.ReadFiles), so whatever it holds is still matched in order.
+not advance event time (flink.parse_operators.ReadFiles), so whatever it holds is still matched in order.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ where (networks: CIDRs and ASNs; optionally countries), and its owner, reason an
 
 Access inside an entry's scope is not an entry step. The same principal outside it (another
 network, another role, a category it may not call, after expiry) still is, and the step says
-which entry it fell outside of and why (steps.identity). No PyFlink.
+which entry it fell outside of and why (steps.identity_steps). No PyFlink.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from chainwatch.core.errors import ChainwatchError, Problem
 from chainwatch.core.schema import Section
-from chainwatch.steps.sessions import FEDERATED_METHODS
 from chainwatch.core.yamlfile import load_yaml
+from chainwatch.steps.sessions import FEDERATED_METHODS
 
 
 def _is_address(text: str) -> bool:

@@ -6,7 +6,7 @@
   identity-hop   flows with their instance, and the bindings instance -> identity
   unattributed   egress flows the hops bound to no identity (no keyed step uses them)
   coverage       beats of each evidence stream and the calls that turn one off, keyed by
-                 account (coverage.py)
+                 account (steps.coverage_watch)
 
 A lane's key is a function of the event (LANE_KEYS), so an operator can tell a batch's events
 apart by key without the key travelling with each event.
@@ -19,7 +19,7 @@ costs tens of microseconds whatever its size, so a batch of ten events costs abo
 event did (bench/README.md). Flink keys the operators by bucket (`job.key_buckets` of them,
 key_bucket): an enterprise has thousands of principals, so batches per principal would hold
 one event or two; a bucket holds the principals whose key hashes to it, and the operators keep
-each principal's state apart within it (steps.operators).
+each principal's state apart within it (flink.step_operators).
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 section `steps.<section>`, defaults, units), the evidence it emits and its ECS categories.
 
 Derived from here: the config schema of `steps:` (config.load_config), the per-pattern parameter
-overrides (`steps: - {step: privileged_burst, params: {min_calls: 5}}`, patterns.model), the check
-that a pattern's steps are computed on its key, the dispatcher (steps.identity runs each kind's
+overrides (`steps: - {step: privileged_burst, params: {min_calls: 5}}`, patterns.pattern), the check
+that a pattern's steps are computed on its key, the dispatcher (steps.identity_steps runs each kind's
 handler in this order), the config section's dataclass (SECTION_TYPES), the narrative's words for
 its rows (`clause`), the docs' step tables (`python -m chainwatch.steps.registry` prints them; a
 test keeps docs/reference/configuration.md in step) and ECS's event.category. A new step kind:
@@ -138,7 +138,7 @@ def ecs_categories(step: str) -> tuple[str, ...]:
 
 def with_params(config, overrides: dict):
     """The config with a pattern's parameters in place of the job's: {step: {param: value}},
-    values already converted (patterns.model)."""
+    values already converted (patterns.pattern)."""
     for step, params in overrides.items():
         kind = BY_NAME[step]
         section = getattr(config, kind.config_attr)

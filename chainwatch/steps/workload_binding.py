@@ -2,7 +2,7 @@
 credentials in two keyed hops, alias (ENI, private IP) -> instance -> identity.
 
 The keys of both hops and what one hop does with an event, over a plain `bound` value: the Flink
-operator (steps.operators.WorkloadResolver) keeps it in keyed state, the plain-Python engine in a
+operator (flink.step_operators.WorkloadResolver) keeps it in keyed state, the plain-Python engine in a
 dict. No PyFlink here.
 """
 from __future__ import annotations

@@ -30,8 +30,8 @@ def _stderr_passed_through(popen):
 def main(conf: str, inputs: str, out: str) -> None:
     gateway_server.Popen = _stderr_passed_through(gateway_server.Popen)
     from chainwatch.config import load_config
-    from chainwatch.patterns.pattern import load_patterns
     from chainwatch.flink.replay_job import replay, summary_lines
+    from chainwatch.patterns.pattern import load_patterns
 
     config = load_config(conf)
     result = replay(config, load_patterns(config.patterns_dir), [inputs])

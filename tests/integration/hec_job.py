@@ -15,10 +15,10 @@ import time
 from pyflink.common import Types
 
 from chainwatch.config import load_config
+from chainwatch.config.sink_settings import SinkConfig
 from chainwatch.flink.runtime import make_env
 from chainwatch.flink.sinks import attach_finding_sinks
 from chainwatch.sinks.secrets import SecretSource
-from chainwatch.config.sink_settings import SinkConfig
 
 
 def _linger(item):

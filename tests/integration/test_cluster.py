@@ -24,9 +24,9 @@ import yaml
 
 from chainwatch import engine
 
+from chainwatch.config import load_config
 from chainwatch.flink import cluster_env
 from chainwatch.ops import cluster
-from chainwatch.config import load_config
 from chainwatch.patterns.pattern import load_patterns
 from tests.builders import write_cloudtrail, write_flows
 from tests.conftest import REPO, TEST_CONF

@@ -20,9 +20,9 @@ import time
 import pytest
 import yaml
 
-from chainwatch.ops import cluster
 from chainwatch.cli import main
 from chainwatch.config import load_config
+from chainwatch.ops import cluster
 from chainwatch.ops.dev_broker import create_topics, feed
 from tests.findings_by_key import is_coverage, key_of
 from tests.scenarios import all_scenarios

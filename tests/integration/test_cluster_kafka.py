@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chainwatch.ops import cluster
 from chainwatch.config import load_config
+from chainwatch.ops import cluster
 from chainwatch.ops.dev_broker import create_topics, feed
 from tests.findings_by_key import is_coverage, key_of
 from tests.scenarios import all_scenarios

@@ -18,15 +18,15 @@ from pyflink.table import StreamTableEnvironment
 
 from chainwatch.config import load_config
 from chainwatch.engine import run
-from chainwatch.steps.step_row import FIELDS as STEP_ROW_FIELDS
 from chainwatch.engine.cep import pattern_matches
-from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
-from chainwatch.patterns.pattern import Step, load_patterns
 from chainwatch.flink.graph import _step_table
 from chainwatch.flink.replay_job import replay
 from chainwatch.flink.runtime import make_env
-from chainwatch.steps.registry import BY_NAME
 from chainwatch.flink.step_operators import STEP_ROW_TYPE
+from chainwatch.patterns.compiler import STEP_TABLE, compile_pattern
+from chainwatch.patterns.pattern import Step, load_patterns
+from chainwatch.steps.registry import BY_NAME
+from chainwatch.steps.step_row import FIELDS as STEP_ROW_FIELDS
 from tests.conftest import REPO
 
 HOUR = 3_600_000

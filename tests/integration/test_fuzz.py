@@ -22,8 +22,8 @@ from collections import Counter
 
 import pytest
 
-from chainwatch.engine import run
 from chainwatch.core.event import MAX_REASON_CHARS
+from chainwatch.engine import run
 from tests.builders import write_cloudtrail
 from tests.conftest import REPO
 from tests.findings_by_key import check_scenario, group_by_key

@@ -26,16 +26,16 @@ import pytest
 from pyflink.common import Duration, Types, WatermarkStrategy
 from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
 
-from chainwatch.patterns.cases import case_config
+from chainwatch.config.sink_settings import SinkConfig
 from chainwatch.findings.ecs import to_ecs
 from chainwatch.flink.graph import HOLD_ALL, build_pipeline, watermark_strategy
+from chainwatch.flink.hec_sink import deliver_to_hec
+from chainwatch.flink.parse_operators import DEAD_LETTERS, READ_STATS, read_files
 from chainwatch.flink.runtime import make_env
 from chainwatch.flink.sinks import attach_finding_sinks
-from chainwatch.flink.hec_sink import deliver_to_hec
+from chainwatch.patterns.cases import case_config
 from chainwatch.sinks.secrets import SecretSource
-from chainwatch.config.sink_settings import SinkConfig
 from chainwatch.sources.files import discover
-from chainwatch.flink.parse_operators import DEAD_LETTERS, READ_STATS, read_files
 from tests.conftest import REPO
 from tests.finding_samples import case_findings, positive_case, write_case
 from tests.hec_server import HecServer

@@ -12,9 +12,9 @@ import yaml
 
 from chainwatch import engine
 from chainwatch.config import load_config
+from chainwatch.flink.live_job import build_streaming_job, execute, stop_with_savepoint
 from chainwatch.ops.dev_broker import create_topics, feed
 from chainwatch.patterns.pattern import load_patterns
-from chainwatch.flink.live_job import build_streaming_job, execute, stop_with_savepoint
 from tests.builders import write_cloudtrail, write_flows
 from tests.findings_by_key import is_coverage, key_of
 from tests.scenarios import all_scenarios

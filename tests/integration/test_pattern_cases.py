@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from chainwatch.flink.case_job import replay_cases
 from chainwatch.case_runner import run_case
 from chainwatch.config import load_config
+from chainwatch.flink.case_job import replay_cases
 from chainwatch.patterns.pattern import load_patterns
 from tests.conftest import REPO
 from tests.finding_samples import creation_in_burst_case

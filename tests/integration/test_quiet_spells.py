@@ -15,10 +15,10 @@ from datetime import datetime
 import yaml
 
 from chainwatch.config import load_config
+from chainwatch.flink.live_job import build_streaming_job, execute
+from chainwatch.flink.replay_job import replay
 from chainwatch.ops.dev_broker import create_topics, feed
 from chainwatch.patterns.pattern import load_patterns
-from chainwatch.flink.replay_job import replay
-from chainwatch.flink.live_job import build_streaming_job, execute
 from tests.builders import write_cloudtrail, write_flows
 from tests.findings_by_key import key_of
 from tests.scenarios import all_scenarios

@@ -9,8 +9,8 @@ import dataclasses
 import yaml
 
 from chainwatch.engine import run as run_engine
-from chainwatch.patterns.pattern import load_patterns
 from chainwatch.flink.replay_job import replay
+from chainwatch.patterns.pattern import load_patterns
 from tests.builders import assume_role, at, call, role_session, session_key, user, write_cloudtrail
 from tests.conftest import REPO
 from tests.findings_by_key import key_of

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from chainwatch.config import load_config
-from chainwatch.patterns.pattern import load_patterns
 from chainwatch.flink.parse_operators import parse_subtask
+from chainwatch.patterns.pattern import load_patterns
 from tests.conftest import REPO, TEST_CONF
 
 # Stateless operators have no uid (chainwatch/flink/uids.py says why): PyFlink's own helpers, and
@@ -108,7 +108,7 @@ def test_the_stateful_operators_keep_their_ids_in_a_changed_job(graphs):
 
 @pytest.mark.parametrize("parallelism, max_parallelism", [(1, 128), (2, 128), (2, 720), (3, 720), (8, 4096)])
 def test_reader_keys_go_where_flink_sends_them(parallelism, max_parallelism):
-    """sources.flink.parse_subtask, in Python, is what Flink computes for PyFlink's INT keys."""
+    """flink.parse_operators.parse_subtask, in Python, is what Flink computes for PyFlink's INT keys."""
     from pyflink.java_gateway import get_gateway
     gateway = get_gateway()
     assign = gateway.jvm.org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator

@@ -8,8 +8,8 @@ import ipaddress
 import pytest
 import yaml
 
-from chainwatch.steps.allowlist import Allowlist, expired_entries, load_allowlist
 from chainwatch.core.errors import ChainwatchError
+from chainwatch.steps.allowlist import Allowlist, expired_entries, load_allowlist
 from chainwatch.steps.identity_steps import IdentitySteps
 
 ENTRY = {"id": "partner", "who": {"accounts": ["777788889999"]},
@@ -127,9 +127,9 @@ def test_validate_prints_expired_entries_and_how_to_migrate_trusted_accounts(tmp
 
 def test_validate_warns_about_entries_the_last_replay_found_unused(tmp_path, monkeypatch, capsys):
     from collections import Counter
-    from chainwatch.steps.allowlist import record_usage
     from chainwatch.cli import main
     from chainwatch.config import load_config
+    from chainwatch.steps.allowlist import record_usage
     from tests.unit.test_config import config_data, write_yaml
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     _write(tmp_path, ENTRY, dict(ENTRY, id="vendor", expires="2099-01-01"))

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from chainwatch.enrich.asset_inventory import RefreshingAssets, load_assets
 from chainwatch.core.errors import ChainwatchError
+from chainwatch.enrich.asset_inventory import RefreshingAssets, load_assets
 from tests.scenarios_inventory import LEGACY, NAT, write_inventory
 
 ORG = "111122223333"

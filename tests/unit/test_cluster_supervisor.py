@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from chainwatch.ops import cluster, cluster_supervisor
 from chainwatch.cli import main
+from chainwatch.ops import cluster, cluster_supervisor
 from tests.fake_rest import fake_rest
 
 REGISTERED: list[str] = []

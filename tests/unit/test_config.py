@@ -1,4 +1,4 @@
-"""Strict loading of the job config (config.py, yamlload.py) and of patterns (patterns/model.py)."""
+"""Strict loading of the job config (config/job_config.py, core/yamlfile.py) and of patterns (patterns/pattern.py)."""
 from __future__ import annotations
 
 import copy
@@ -10,8 +10,8 @@ import yaml
 
 from chainwatch.config import DEFAULT_CONFIG, DEFAULTS_DIR, load_config
 from chainwatch.core.errors import ChainwatchError
-from chainwatch.patterns.pattern import load_pattern, load_patterns
 from chainwatch.core.yamlfile import load_yaml
+from chainwatch.patterns.pattern import load_pattern, load_patterns
 
 REPO = Path(__file__).resolve().parents[2]
 

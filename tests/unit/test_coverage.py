@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chainwatch.steps.coverage_watch import Beats, CoverageWatch, beat_ms, blind_spots, describe, merge, observe
+from chainwatch.core.units import parse_timestamp_ms
 from chainwatch.findings.coverage_finding import to_ocsf
 from chainwatch.findings.ecs import to_ecs
 from chainwatch.parsers import aws_cloudtrail
 from chainwatch.parsers.catalogs import load_reference_lists
-from chainwatch.core.units import parse_timestamp_ms
+from chainwatch.steps.coverage_watch import Beats, CoverageWatch, beat_ms, blind_spots, describe, merge, observe
 from tests.builders import at, call, user
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ import pyflink.version
 import pytest
 import yaml
 
-from chainwatch.flink.cluster_env import flink_home, flink_settings
 from chainwatch.config import load_config
+from chainwatch.flink.cluster_env import flink_home, flink_settings
 from chainwatch.ops.distribution import init
 from chainwatch.patterns.pattern import load_patterns
 

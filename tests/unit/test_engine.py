@@ -13,14 +13,14 @@ import pytest
 from chainwatch.case_runner import run_case
 from chainwatch.config import load_config
 from chainwatch.engine import run
-from chainwatch.engine.identity import identity_events, step_rows
-from chainwatch.steps.step_row import FIELDS as STEP_ROW_FIELDS
 from chainwatch.engine.cep import pattern_matches
+from chainwatch.engine.identity import identity_events, step_rows
 from chainwatch.engine.read_events import read_files
 from chainwatch.engine.workload import attribute_egress
-from chainwatch.steps.workload_binding import workload_alias, workload_instance
 from chainwatch.patterns.pattern import Step, load_patterns
 from chainwatch.sources.files import discover
+from chainwatch.steps.step_row import FIELDS as STEP_ROW_FIELDS
+from chainwatch.steps.workload_binding import workload_alias, workload_instance
 from tests.conftest import REPO
 from tests.finding_samples import creation_in_burst_case
 
@@ -112,7 +112,7 @@ def sample():
 
 def test_workload_hops_match_the_flink_operator(sample):
     from chainwatch.flink.step_operators import WorkloadResolver
-    job_alias, job_instance = workload_alias, workload_instance     # one definition (steps.workload) serves both
+    job_alias, job_instance = workload_alias, workload_instance     # one definition (steps.workload_binding) serves both
     config, events = sample
     from chainwatch.enrich.asset_inventory import RefreshingAssets
     assert any(e["kind"] == "flow" and e.get("egress") for e in events)
@@ -139,9 +139,9 @@ def test_workload_hops_match_the_flink_operator(sample):
 
 
 def test_identity_steps_match_the_flink_operator(sample):
+    from chainwatch.flink.step_operators import IdentityStepsOperator
     from chainwatch.steps.identity_steps import identity_key
     from chainwatch.steps.known_identities import load_inventory
-    from chainwatch.flink.step_operators import IdentityStepsOperator
     from chainwatch.steps.variants import StepVariants
     config, events = sample
     inputs = identity_events(events, attribute_egress(events)[0])

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chainwatch.parsers import aws_cloudtrail
 from chainwatch.core.identity_keys import eks_provider, gke_pool_project
+from chainwatch.parsers import aws_cloudtrail
 from chainwatch.steps.first_party import FirstPartyProviders, subject_of
 from tests.builders import at, call, user
 

@@ -17,9 +17,9 @@ import time
 
 import pytest
 
+from chainwatch.config.sink_settings import SinkConfig
 from chainwatch.sinks.hec_client import HecClient, event_url, split_batches
 from chainwatch.sinks.secrets import Secret, SecretError, SecretSource
-from chainwatch.config.sink_settings import SinkConfig
 from tests.hec_server import HecServer
 
 TOKEN = "11111111-2222-3333-4444-555566667777"

@@ -1,4 +1,4 @@
-"""Hostile records through the normaliser (chainwatch/enrich/normalise.py, model.py, units.py, parsers/*):
+"""Hostile records through the normaliser (chainwatch/enrich/normalise.py, core/event.py, core/units.py, parsers/*):
 nothing raises, every reason is bounded and names fields, never their values; event times are
 dates with a time of day within the configured bounds; nothing that would break the Flink
 operators after the normaliser (lone surrogates, huge strings, numbers past a Java long) gets out.
@@ -11,11 +11,11 @@ import json
 import pytest
 
 from chainwatch.config import load_config
+from chainwatch.core.dead_letters import dead_letter
 from chainwatch.core.errors import ChainwatchError
 from chainwatch.core.event import MAX_RAW_BYTES, MAX_RAW_CHARS, MAX_REASON_CHARS, ParseError, TimeBounds
-from chainwatch.core.dead_letters import dead_letter
-from chainwatch.enrich.normalise import MAX_FIELD_CHARS, Normaliser
 from chainwatch.core.units import format_timestamp, parse_event_time_ms, parse_timestamp_ms
+from chainwatch.enrich.normalise import MAX_FIELD_CHARS, Normaliser
 from tests.builders import minimal_cloudtrail as cloudtrail
 
 NOW = parse_timestamp_ms("2026-11-29T12:00:00Z")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from chainwatch.engine import run
 from chainwatch.core.event import MAX_RAW_BYTES
+from chainwatch.engine import run
 from chainwatch.enrich.normalise import Normaliser
 from chainwatch.findings.run_result import ReplayResult
 from chainwatch.sources.files import discover, find_inputs, records_from_file, records_from_line, records_from_text

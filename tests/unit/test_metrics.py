@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from chainwatch.flink.metrics import COUNTERS, REASONS, Metrics
-from chainwatch.enrich.normalise import Normaliser
-from chainwatch.sources.files import records_from_file, records_from_line
 from chainwatch.core.units import parse_timestamp_ms
+from chainwatch.enrich.normalise import Normaliser
+from chainwatch.flink.metrics import COUNTERS, REASONS, Metrics
+from chainwatch.sources.files import records_from_file, records_from_line
 from tests.builders import minimal_cloudtrail as _cloudtrail
 
 NOW = parse_timestamp_ms("2026-11-29T12:00:00Z")

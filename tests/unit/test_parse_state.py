@@ -1,4 +1,4 @@
-"""The streaming parse operator (sources.flink.NormaliseLines) keeps the flow-log header a reader
+"""The streaming parse operator (flink.parse_operators.NormaliseLines) keeps the flow-log header a reader
 passed in keyed state, so the lines after a restore (which resumes a file in its middle) are
 still parsed with it; and each reader's lines are keyed so that Flink sends them to the parse
 subtask of the reader's own index (the JVM agrees: tests/integration/test_uids.py)."""
@@ -78,7 +78,7 @@ def _run(operator, ctx, lines):
     _CURRENT["key"] = ctx.key
     out = [item for line in lines for item in operator.process_element(line, ctx)]
     dead = [item[1] for item in out if isinstance(item, tuple) and item[0] is DEAD_LETTERS]
-    # batch rows (steps.operators); coverage beats and the history start (sources.flink) are not events
+    # batch rows (flink.step_operators); coverage beats and the history start (flink.parse_operators) are not events
     events = [e for row in out if isinstance(row, Row) for e in row[1][2] if e["kind"] not in ("beat", "history")]
     return events, dead
 

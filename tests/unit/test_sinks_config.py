@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from chainwatch.config import load_config
-from chainwatch.sinks.secrets import SecretSource
 from chainwatch.config.sink_settings import DEFAULT_SINKS
+from chainwatch.sinks.secrets import SecretSource
 from tests.unit.test_config import by_key, config_data, config_error, write_yaml
 
 REPO = Path(__file__).resolve().parents[2]
