@@ -62,7 +62,7 @@ class JobConfig:
 
 @dataclass(frozen=True)
 class InventoryConfig:
-    """Asset inventory exports (enrich.assets): loaded at start, again when a file changes."""
+    """Asset inventory exports (enrich.asset_inventory): loaded at start, again when a file changes."""
     files: tuple = ()
     refresh_ms: int = 60_000
 

@@ -28,7 +28,7 @@ def identity_events(events: list[dict], attributed: list[tuple]) -> list[dict]:
 
 def step_rows(config, events: list[dict], patterns=None, created: dict | None = None) -> list[dict]:
     """Rows with the operator's columns (evidence as its JSON text), in emission order. created:
-    identities' creation times from the asset inventory (enrich.assets)."""
+    identities' creation times from the asset inventory (enrich.asset_inventory)."""
     logic = StepVariants(config, patterns, {**(created or {}), **load_inventory(config.novelty.inventory)})
     states: dict[str, dict] = {}
     horizon = config.novelty.history_start_ms

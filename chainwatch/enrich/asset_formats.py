@@ -1,4 +1,4 @@
-"""Asset inventory exports -> facts (enrich.assets). One reader per export, told apart by content:
+"""Asset inventory exports -> facts (enrich.asset_inventory). One reader per export, told apart by content:
 
   AWS    DescribeInstances ({"Reservations": ...}), DescribeNetworkInterfaces ({"NetworkInterfaces": ...}),
          IAM GetAccountAuthorizationDetails ({"RoleDetailList"/"UserDetailList": ...}),

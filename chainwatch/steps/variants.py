@@ -39,7 +39,7 @@ class StepVariants:
         return list(uses.values())
 
     def use_inventory(self, inventory: dict) -> None:
-        """Identities' creation times, as reloaded (enrich.assets)."""
+        """Identities' creation times, as reloaded (enrich.asset_inventory)."""
         for logic in self._logics(every=True):
             logic.inventory = inventory
 

@@ -37,7 +37,7 @@ def binding_value(field: str, event: dict) -> str | None:
 
 def resolve(field: str, bound: str | None, flow_event: dict, key: str = "", inventory=None) -> dict:
     """Fill in the flow's instance or identity from what the key has bound (in place); where the
-    telemetry bound nothing, from the asset inventory (enrich.assets), which also knows the
+    telemetry bound nothing, from the asset inventory (enrich.asset_inventory), which also knows the
     interfaces no instance holds (NAT gateways, load balancers): their flows say so in
     `attribution`. A flow bound to no identity carries why (attribution_of)."""
     if field == "instance":

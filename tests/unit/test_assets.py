@@ -1,4 +1,4 @@
-"""The asset inventory (enrich.assets): each export's facts, the profile -> role mapping, NAT and
+"""The asset inventory (enrich.asset_inventory): each export's facts, the profile -> role mapping, NAT and
 load-balancer interfaces, errors naming the file and field, reload on change."""
 from __future__ import annotations
 
