@@ -35,6 +35,7 @@ class TimeConfig:
     resume_hold_ms: int = 60_000                  # after an idle input resumes, it holds event time this long
     earliest_event_ms: int = EARLIEST_EVENT_MS    # an event time before this is a dead letter
     max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS      # ... and one later than the wall clock plus this
+    quiet_flush_ms: int = 15 * 60_000             # quiet this long, an input's latest event time goes out (run)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ def load_config(path: str | Path | None = None) -> Config:
                           time_s.duration("resume_hold", "1m"),
                           EARLIEST_EVENT_MS if earliest_ms is None else earliest_ms,
                           time_s.duration("max_ahead", "1d"))
+    flush = time_s.duration("quiet_flush", None)    # unset: the watermark delay, the same bound on lateness
+    time_cfg = dataclasses.replace(time_cfg, quiet_flush_ms=time_cfg.watermark_delay_ms if flush is None else flush)
     time_s.reject_unknown()
 
     enrich = root.section("enrichment")

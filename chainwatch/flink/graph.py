@@ -33,14 +33,17 @@ def watermark_strategy(config, mode: str) -> WatermarkStrategy:
     - live: the same delay; a source quiet for time.idle_timeout stops holding time back, and
       one that resumes holds it for time.resume_hold before it moves it on, so the other
       sources resuming after the same quiet spell are not left behind the watermark
-      (chainwatch.flink.ResumeHoldWatermarks).
+      (chainwatch.flink.ResumeHoldWatermarks); when every source has been quiet for
+      time.quiet_flush, event time moves to the latest event, so a burst followed by silence
+      is not held back until the next record.
     Each batch row's time comes from the row, in Java (jvm.with_batch_time). The job must have
     chainwatch.flink.jvm.add_to(env) (runtime.make_env does it)."""
     delay = config.time.watermark_delay_ms
     if mode == HOLD_ALL:
         strategy = WatermarkStrategy.no_watermarks()
     elif mode == LIVE:
-        strategy = jvm.resume_hold_watermarks(delay, config.time.idle_timeout_ms, config.time.resume_hold_ms)
+        strategy = jvm.resume_hold_watermarks(delay, config.time.idle_timeout_ms, config.time.resume_hold_ms,
+                                              config.time.quiet_flush_ms)
     else:
         strategy = WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(delay))
     return jvm.with_batch_time(strategy)

@@ -120,12 +120,12 @@ def add_to(env) -> None:
     config.set(option, jars)
 
 
-def resume_hold_watermarks(delay_ms: int, idle_ms: int, hold_ms: int):
+def resume_hold_watermarks(delay_ms: int, idle_ms: int, hold_ms: int, flush_ms: int):
     """The WatermarkStrategy of chainwatch.flink.ResumeHoldWatermarks (add_to(env) first)."""
     from pyflink.common import WatermarkStrategy
     from pyflink.java_gateway import get_gateway
     java = get_gateway().jvm.chainwatch.flink.ResumeHoldWatermarks
-    return WatermarkStrategy(java.strategy(delay_ms, idle_ms, hold_ms))
+    return WatermarkStrategy(java.strategy(delay_ms, idle_ms, hold_ms, flush_ms))
 
 
 def with_batch_time(strategy):
