@@ -10,7 +10,9 @@ import functools
 import hashlib
 import ipaddress
 import json
+import operator
 import re
+from typing import Callable, NamedTuple
 
 from chainwatch.core.event import KIND_FLOW, ParseError, epoch_time, integer
 
@@ -97,7 +99,98 @@ def _event(fields: dict) -> list[dict]:
     }]
 
 
+class _Plan(NamedTuple):
+    """Where a header puts the fields a flow event reads, for the fast path of parse_line. An
+    index of -1 is a field the header does not name (the line gets an empty value appended)."""
+    width: int
+    identity: Callable      # the values _flow_id hashes, in its order (by field name)
+    template: str           # ... and its JSON with %s for each value, when none is "-"
+    names: tuple            # ... their names, for the JSON when some value is "-"
+    numbers: Callable       # start, dstport, protocol, bytes, packets
+    addresses: Callable     # srcaddr, pktsrcaddr, dstaddr, pktdstaddr
+    texts: Callable         # accountid, region, action, logstatus, flowdirection, instanceid, interfaceid
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(header: tuple) -> _Plan | None:
+    """None where the fast path could not give exactly what the careful one gives."""
+    at = {}
+    for index, name in enumerate(header):
+        at[_norm(name)] = index            # the last of a name twice, as the careful path's dict keeps
+    if any(name not in at for name in _REQUIRED) or not all(_SAFE_TEXT.fullmatch(name) for name in at):
+        return None
+    ordered = sorted(at.items())
+
+    def picker(*names):
+        return operator.itemgetter(*(at.get(name, -1) for name in names))
+    template = "[" + ",".join(f'["{name.replace("%", "%%")}","%s"]' for name, _ in ordered) + "]"
+    return _Plan(len(header), operator.itemgetter(*(index for _, index in ordered)), template,
+                 tuple(name for name, _ in ordered), picker("start", "dstport", "protocol", "bytes", "packets"),
+                 picker("srcaddr", "pktsrcaddr", "dstaddr", "pktdstaddr"),
+                 picker("accountid", "region", "action", "logstatus", "flowdirection", "instanceid", "interfaceid"))
+
+
+# Text JSON writes as it is: printable ASCII but quote and backslash (json escapes the rest).
+_SAFE_TEXT = re.compile(r'[ !#-\[\]-~]*')
+
+
+def _fast_event(plan: _Plan, values: list) -> list[dict] | None:
+    """_event's result for a line of printable ASCII without quotes or backslashes, or None where
+    a field needs the careful path (a number or address in another spelling, a missing start)."""
+    row = values + [""]
+    numbers = []
+    for value in plan.numbers(row):
+        if value in ("-", ""):
+            numbers.append(0)
+        elif value.isdigit() and len(value) <= 18:      # ASCII digits, well within a Java long
+            numbers.append(int(value))
+        else:
+            return None
+    start, dst_port, protocol, size, packets = numbers
+    if not start:
+        return None
+    addresses = []
+    for value in plan.addresses(row):
+        if value in ("-", ""):
+            addresses.append("")
+        elif _CANONICAL_IPV4.fullmatch(value):
+            addresses.append(value)
+        else:
+            return None
+    src, pkt_src, dst, pkt_dst = addresses
+    src, dst = pkt_src or src, pkt_dst or dst
+    account, region, action, status, direction, instance, eni = (
+        "" if value == "-" else value for value in plan.texts(row))
+    hashed = plan.identity(values)
+    if "-" in hashed:
+        identity = "[" + ",".join(f'["{name}","{value}"]' for name, value in zip(plan.names, hashed)
+                                  if value != "-") + "]"
+    else:
+        identity = plan.template % hashed
+    return [{
+        "id": "vpcflow-" + hashlib.sha1(identity.encode()).hexdigest()[:24], "ts": epoch_time("start", start),
+        "cloud": CLOUD, "source": "vpcflow", "kind": KIND_FLOW, "account": account,
+        "region": region, "service": "vpcflow", "action": "flow", "success": True,
+        "principal": "", "principal_type": "", "principal_arn": "", "session": "", "src_ip": src,
+        "flow": {"src": src, "dst": dst, "dst_port": dst_port, "protocol": protocol, "bytes": size, "packets": packets,
+                 "action": action, "status": status or "OK", "direction": direction,
+                 "instance": instance, "eni": eni},
+    }]
+
+
 def parse_line(header, line: str) -> list[dict]:
+    values = line.split()
+    plan = _plan(tuple(header))
+    if (plan is not None and len(values) == plan.width and line.isascii() and line.isprintable()
+            and '"' not in line and "\\" not in line):
+        fast = _fast_event(plan, values)
+        if fast is not None:
+            return fast
+    return parse_line_carefully(header, line)
+
+
+def parse_line_carefully(header, line: str) -> list[dict]:
+    """The careful path: every field through the checks that name what is wrong."""
     values = line.split()
     if len(values) != len(header):
         raise ParseError("", f"{len(values)} fields where the header names {len(header)}")

@@ -232,3 +232,36 @@ def test_flow_ids_cannot_be_forged_by_a_value_holding_separators():
     one = parse_record(json_flow(zz="1\x1fzzz=2"), "json", None)[0]
     two = parse_record(json_flow(zz="1", zzz="2"), "json", None)[0]
     assert one["id"] != two["id"]
+
+
+def test_the_fast_path_gives_what_the_careful_path_gives():
+    """parse_line's fast path (printable ASCII lines, numbers and addresses as AWS writes them)
+    against the careful one, on lines made to sit on both sides of every fallback."""
+    import random
+    from chainwatch.parsers.aws_vpc_flow import parse_line, parse_line_carefully
+    headers = [tuple(VPC_FLOW_V2_FIELDS),
+               tuple("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
+                     "start end action log-status instance-id flow-direction pkt-srcaddr pkt-dstaddr".split()),
+               ("srcaddr", "dstaddr", "start", "bytes", "srcaddr")]          # a name twice: the last counts
+    choices = {"addr": ["10.0.1.5", "8.8.8.8", "255.255.255.255", "010.0.0.1", "::1", "2001:db8::1", "-", "1.2.3",
+                        "300.1.1.1", "0.0.0.0"],
+               "num": ["0", "7", "0012", "443", "-", "+5", "99999999999999999999", "123456789012345678", "1e3", "x"],
+               "start": ["1793527200", "0", "-", "99999999999", "1793527200000", "4102444800000000", "+1793527200"],
+               "text": ["ACCEPT", "REJECT", "OK", "NODATA", "-", "eni-1a2b", "i-0abc", "egress", "111122223333",
+                        "ab\x7fc", "é", 'q"uote', "back\\slash"]}
+    kinds = {"srcaddr": "addr", "dstaddr": "addr", "pkt-srcaddr": "addr", "pkt-dstaddr": "addr", "start": "start",
+             "end": "start", "srcport": "num", "dstport": "num", "protocol": "num", "packets": "num", "bytes": "num",
+             "version": "num"}
+    good = {"addr": ["10.0.1.5", "8.8.8.8", "-"], "num": ["0", "443", "0012", "-"], "start": ["1793527200"],
+            "text": ["ACCEPT", "OK", "-", "i-0abc", "egress"]}       # lines the fast path takes
+    rnd = random.Random(7)
+    for n in range(6000):
+        header, values = rnd.choice(headers), good if n % 2 else choices
+        line = " ".join(rnd.choice(values[kinds.get(name, "text")]) for name in header)
+
+        def outcome(parse):
+            try:
+                return parse(header, line)
+            except ParseError as exc:
+                return ("error", exc.kind, str(exc))
+        assert outcome(parse_line) == outcome(parse_line_carefully), line
