@@ -441,3 +441,34 @@ def test_every_record_read_is_accounted_for_and_every_file_skipped_is_reported(t
     assert len(result.dead_letters) == counts["dead_lettered"]
     assert all(len(d["reason"]) <= 500 for d in result.dead_letters)
     assert sorted(Path(s["path"]).name for s in result.skipped) == ["README.md", "pipe"]
+
+
+def test_a_whole_records_document_read_at_once_gives_what_the_careful_reader_gives(tmp_path, monkeypatch):
+    """records_from_file decodes a file that is one {"Records": [...]} document in one orjson call;
+    on documents made to sit on both sides of each of its fallbacks, it yields what the member by
+    member reader yields."""
+    from chainwatch.sources import files
+    record = {"eventVersion": "1.09", "eventTime": "2026-11-01T10:00:00Z", "eventID": "e-1",
+              "requestParameters": {"n": 1.5, "big": 123456789012345678, "neg": -0.0, "t": True, "z": None}}
+    bodies = [
+        json.dumps({"Records": [record, dict(record, eventID="e-2")]}),
+        json.dumps({"Records": []}), json.dumps({"Records": [record]}, indent=2) + "\n\n",
+        json.dumps({"Records": [record], "digest": {"x": 1}}),
+        '{"Records": [' + json.dumps(record) + '], "records": [' + json.dumps(record) + ']}',
+        '{"Records": [' + json.dumps(record) + '], "Records": [' + json.dumps(record) + ']}',
+        '{"Records": [{"a": 12345678901234567890123}]}', '{"Records": [{"a": NaN}]}', '{"Records": [{"a": 1e400}]}',
+        '{"Records": [{"Records": 1}]}', '{"Record\\u0073": [{"a": 1}], "Records": [{"b": 2}]}',
+        '{"Records": [{"a": "caf\\u00e9", "b": "é"}]}', '{"Records": {"a": 1}}', '{"Records": [1, "x", [2]]}',
+        '{"Records": [{"a": 1}]} trailing', '{"Records": [{"a": 1}]}\n{"Records": [{"b": 2}]}',
+        '{"Records": [{"a": 1}, {"b": }]}', '{"Records": [{"a": {"a": 1, "a": 2}}]}', ' \t{"records": [{"a": 1}]}\r\n',
+        '{"Records": [{"a": 1}]}\x0c', '\ufeff{"Records": [{"a": 1}]}', '{"Records": [{"a": "\\udc80"}]}',
+        '{"Records": [{"a": 1234567890123456789}]}', '{"Records": [{"a": 123456789012345678}]}',
+    ]
+    for n, body in enumerate(bodies):
+        for compress in (False, True):
+            path = tmp_path / (f"{n}.json" + (".gz" if compress else ""))
+            path.write_bytes(gzip.compress(body.encode()) if compress else body.encode())
+            fast = list(records_from_file(str(path)))
+            with monkeypatch.context() as careful:
+                careful.setattr(files, "_records_at_once", lambda data: None)
+                assert fast == list(records_from_file(str(path))), body
