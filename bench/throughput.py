@@ -1,12 +1,14 @@
 """Throughput and memory on enterprise-shaped data: one command, one table.
 
-    .venv/bin/python bench/throughput.py [--sizes 200000,1000000] [--runs engine,replay-p1,replay-p2,eql,kafka-p2]
+    .venv/bin/python bench/throughput.py [--sizes 200000,1000000] [--runs parse,engine,replay-p1,replay-p2,eql,kafka-p2]
                                          [--data DIR]
 
 For each size it generates (once; kept in --data) a 3-day AWS set with 25 accounts, 5,000
 principals and 1,500 instances (python -m chainwatch.sample ... --accounts 25 --principals 5000
 --instances 1500, the three attack chains planted), then runs, each in a fresh process whose
 whole process tree (the JVM included) is sampled for its resident memory:
+  parse       the plain loop of the parse operators without Flink (read, frame, parse, check,
+              enrich): microseconds of CPU a record, and their shares by part
   engine      the plain-Python reference engine (chainwatch.engine), one core
   replay-pN   `chainwatch replay` at job.parallelism N, thread mode: records/s excluding the
               JVM and job start-up (a one-file replay in the same process first)
@@ -151,6 +153,39 @@ def run_replay(data: str, parallelism: int, mode: str, cluster_dir: str | None =
     result = replay(config, patterns, files, cluster=cluster)
     return {"records": result.counts["read"], "seconds": result.seconds, "startup": warm.seconds,
             "findings": len(result.findings)}
+
+
+def run_parse(data: str) -> dict:
+    """The plain loop the job's parse operators run, without Flink: read and frame every file
+    (sources.files), parse (parsers), check (enrich.normalise.event_problem) and enrich, timed
+    per part in CPU seconds (time.process_time), CloudTrail and flows apart."""
+    from chainwatch.config import load_config
+    from chainwatch.core.event import set_time_bounds
+    from chainwatch.enrich.normalise import Normaliser, event_problem
+    from chainwatch.parsers import parse_record
+    from chainwatch.sources.files import discover, records_from_file
+    normaliser = Normaliser(load_config(None))
+    set_time_bounds(normaliser.time_bounds)
+    cost: dict = {}
+    records = 0
+
+    def timed(part, work):
+        began = time.process_time()
+        out = work()
+        cost[part] = cost.get(part, 0.0) + time.process_time() - began
+        return out
+    for path in discover([data]):
+        family = "flows" if "vpcflow" in path else "CloudTrail"
+        framed = timed(f"{family} framing", lambda: list(records_from_file(path)))
+        events = timed(f"{family} parse", lambda: [e for _r, p, f in framed
+                                                   for e in parse_record(p, f, normaliser.reference)])
+        timed("checks", lambda: [event_problem(e) for e in events])
+        timed("enrichment", lambda: [normaliser._enrich(e) for e in events])
+        records += len(framed)
+    seconds = sum(cost.values())
+    shares = ", ".join(f"{part} {1e6 * spent / records:.1f}" for part, spent in cost.items())
+    return {"records": records, "seconds": seconds, "findings": 0,
+            "note": f"{1e6 * seconds / records:.1f} us of CPU a record: {shares} (us a record)"}
 
 
 def run_eql(data: str) -> dict:
@@ -503,7 +538,7 @@ def _command(run: str, data: Path) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", default="200000,1000000")
-    parser.add_argument("--runs", default="engine,replay-p1,replay-p2,eql,kafka-p2")
+    parser.add_argument("--runs", default="parse,engine,replay-p1,replay-p2,eql,kafka-p2")
     parser.add_argument("--data", default="/tmp/chainwatch-bench")
     parser.add_argument("--child", nargs=2, metavar=("RUN", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -511,6 +546,8 @@ def main() -> None:
         run, data = args.child
         if run == "engine":
             result = run_engine(data)
+        elif run == "parse":
+            result = run_parse(data)
         elif run == "eql":
             result = run_eql(data)
         else:
