@@ -84,18 +84,23 @@ def _event(fields: dict) -> list[dict]:
     # Workload side of the flow: behind a NAT the packet-level address is the real one.
     src = _ip(fields, "pktsrcaddr") or _ip(fields, "srcaddr")
     dst = _ip(fields, "pktdstaddr") or _ip(fields, "dstaddr")
-    event_id = _flow_id(fields)
+    # Arguments in the order the checks must run: a start out of bounds is named before a bad count.
+    return _flow_event(_flow_id(fields), epoch_time("start", start), str(_value(fields, "accountid") or ""),
+                       str(_value(fields, "region") or ""), src, dst, _int(fields, "dstport"),
+                       _int(fields, "protocol"), _int(fields, "bytes"), _int(fields, "packets"),
+                       str(_value(fields, "action") or ""), status, str(_value(fields, "flowdirection") or ""),
+                       str(_value(fields, "instanceid") or ""), str(_value(fields, "interfaceid") or ""))
+
+
+def _flow_event(event_id, ts, account, region, src, dst, dst_port, protocol, size, packets, action, status,
+                direction, instance, eni) -> list[dict]:
+    """The normalised flow event, whichever path read its fields."""
     return [{
-        "id": event_id, "ts": epoch_time("start", start), "cloud": CLOUD, "source": "vpcflow",
-        "kind": KIND_FLOW, "account": str(_value(fields, "accountid") or ""),
-        "region": str(_value(fields, "region") or ""), "service": "vpcflow", "action": "flow", "success": True,
+        "id": event_id, "ts": ts, "cloud": CLOUD, "source": "vpcflow", "kind": KIND_FLOW, "account": account,
+        "region": region, "service": "vpcflow", "action": "flow", "success": True,
         "principal": "", "principal_type": "", "principal_arn": "", "session": "", "src_ip": src,
-        "flow": {"src": src, "dst": dst, "dst_port": _int(fields, "dstport"), "protocol": _int(fields, "protocol"),
-                 "bytes": _int(fields, "bytes"), "packets": _int(fields, "packets"),
-                 "action": str(_value(fields, "action") or ""), "status": status,
-                 "direction": str(_value(fields, "flowdirection") or ""),
-                 "instance": str(_value(fields, "instanceid") or ""),
-                 "eni": str(_value(fields, "interfaceid") or "")},
+        "flow": {"src": src, "dst": dst, "dst_port": dst_port, "protocol": protocol, "bytes": size, "packets": packets,
+                 "action": action, "status": status, "direction": direction, "instance": instance, "eni": eni},
     }]
 
 
@@ -167,15 +172,9 @@ def _fast_event(plan: _Plan, values: list) -> list[dict] | None:
                                   if value != "-") + "]"
     else:
         identity = plan.template % hashed
-    return [{
-        "id": "vpcflow-" + hashlib.sha1(identity.encode()).hexdigest()[:24], "ts": epoch_time("start", start),
-        "cloud": CLOUD, "source": "vpcflow", "kind": KIND_FLOW, "account": account,
-        "region": region, "service": "vpcflow", "action": "flow", "success": True,
-        "principal": "", "principal_type": "", "principal_arn": "", "session": "", "src_ip": src,
-        "flow": {"src": src, "dst": dst, "dst_port": dst_port, "protocol": protocol, "bytes": size, "packets": packets,
-                 "action": action, "status": status or "OK", "direction": direction,
-                 "instance": instance, "eni": eni},
-    }]
+    return _flow_event("vpcflow-" + hashlib.sha1(identity.encode()).hexdigest()[:24], epoch_time("start", start),
+                       account, region, src, dst, dst_port, protocol, size, packets, action, status or "OK",
+                       direction, instance, eni)
 
 
 def parse_line(header, line: str) -> list[dict]:
@@ -186,12 +185,15 @@ def parse_line(header, line: str) -> list[dict]:
         fast = _fast_event(plan, values)
         if fast is not None:
             return fast
-    return parse_line_carefully(header, line)
+    return _careful_line(header, values)
 
 
 def parse_line_carefully(header, line: str) -> list[dict]:
     """The careful path: every field through the checks that name what is wrong."""
-    values = line.split()
+    return _careful_line(header, line.split())
+
+
+def _careful_line(header, values: list) -> list[dict]:
     if len(values) != len(header):
         raise ParseError("", f"{len(values)} fields where the header names {len(header)}")
     fields = {_norm(name): value for name, value in zip(header, values)}
