@@ -68,11 +68,11 @@ def _named_problem(event: dict) -> tuple[str, str] | None:
 
 
 def event_problem(event: dict) -> tuple[str, str] | None:
-    """(dead-letter kind, problem): what in an event would break the job after the normaliser, naming the event field: a lone
-    surrogate (pemja cannot hand it to Java), a string past MAX_FIELD_CHARS or a SHORT_FIELDS
-    limit (a finding past the sinks' record limits), or a value of a type the event model does
-    not have (a parser's slip: an object where a key belongs would reach a keyed operator or a
-    Java row). The model: strings, integers within a Java long (parsers bound them where they
+    """(dead-letter kind, problem): what in an event would break the job after the normaliser,
+    naming the event field: a lone surrogate (pemja cannot hand it to Java), a string past
+    MAX_FIELD_CHARS or a SHORT_FIELDS limit (a finding past the sinks' record limits), or a value
+    of a type the event model does not have (a parser's slip: an object where a key belongs would
+    reach a keyed operator or a Java row). The model: strings, integers within a Java long (parsers bound them where they
     read them: core.event.integer, epoch_time) and booleans, at the top level or one object down;
     _TEXT_FIELDS and _NESTED_TEXT_FIELDS are strings.
 

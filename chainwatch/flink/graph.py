@@ -22,6 +22,7 @@ from chainwatch.steps import step_row
 from chainwatch.steps.lanes import COVERAGE, IDENTITY, IDENTITY_HOP, INSTANCE_HOP, UNATTRIBUTED
 
 HOLD_ALL, FILES, LIVE = "hold-all", "files", "live"
+_DATA_TYPES = {"STRING": DataTypes.STRING(), "BIGINT": DataTypes.BIGINT()}     # the step row's SQL types
 
 
 def watermark_strategy(config, mode: str) -> WatermarkStrategy:
@@ -84,7 +85,7 @@ def _step_table(t_env: StreamTableEnvironment, step_rows):
     """The step rows as a table (steps.step_row.COLUMNS), its rowtime `rt` from `order_ts`."""
     schema = Schema.new_builder()
     for name, sql_type in step_row.COLUMNS:
-        schema = schema.column(name, DataTypes.STRING() if sql_type == "STRING" else DataTypes.BIGINT())
+        schema = schema.column(name, _DATA_TYPES[sql_type])
     schema = (schema.column_by_expression("rt", "TO_TIMESTAMP_LTZ(order_ts, 3)")
               .watermark("rt", "SOURCE_WATERMARK()").build())
     return t_env.from_data_stream(step_rows, schema)

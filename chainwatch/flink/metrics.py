@@ -18,7 +18,7 @@ the counters are `chainwatch_records_read`, `chainwatch_records_normalised`, `ch
 `chainwatch_reason_dead_lettered{reason}`, `chainwatch_analytic_findings{analytic}`,
 `chainwatch_sink_delivered{sink}` and `chainwatch_sink_delivery_failed{sink}`.
 
-Label values come from fixed vocabularies (a reason class, a pattern id, a sink name from the
+Label values come from fixed vocabularies (a dead-letter kind, a pattern id, a sink name from the
 config), never from a record: a value can be a secret, and every distinct value is a time
 series. To add a counter, add it to COUNTERS (name -> its label key, or None); a new kind of
 dead letter goes in core.dead_letters.KINDS. Then `Metrics(runtime_context).inc(name, n, label)`,

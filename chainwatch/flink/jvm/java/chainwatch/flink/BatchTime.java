@@ -4,7 +4,7 @@ import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.types.Row;
 
 /**
- * A batch row's event time (chainwatch.steps.operators.BATCH_ROW_TYPE: field 3), for the
+ * A batch row's event time (chainwatch.flink.step_operators.BATCH_ROW_TYPE: field 3), for the
  * watermark strategies. In Java, because PyFlink runs a Python timestamp assigner as an extra
  * Python operator that every batch enters and leaves.
  */

@@ -4,7 +4,7 @@ import org.apache.flink.api.common.functions.FilterFunction;
 import org.apache.flink.types.Row;
 
 /**
- * Keeps the batch rows of one lane (chainwatch.steps.operators.BATCH_ROW_TYPE: the lane is field
+ * Keeps the batch rows of one lane (chainwatch.flink.step_operators.BATCH_ROW_TYPE: the lane is field
  * 2). In Java, because a Python filter per lane hands every batch into Python and back once per
  * lane, which costs more than the Java operator's whole work.
  */
